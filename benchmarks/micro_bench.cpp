@@ -1,0 +1,247 @@
+// micro_bench: CPU figures of the sans-io core, one line per figure:
+//
+//   <name>  <measured> <unit>  target <op> <limit>  PASS|MISS
+//
+// Each figure runs its function in batches: a batch repeats the function until at least 0.2 s
+// have passed, five batches are timed, and the median batch (per-iteration time) is reported,
+// so a noisy neighbour on this shared machine moves one sample, not the figure. Build with
+// optimisation (RelWithDebInfo / debugoptimized); a Debug build prints a warning line.
+//
+// Usage: micro_bench [--fail-on-miss] [substring...]   (only figures whose name contains one of
+// the substrings run). Exit status is 0 unless --fail-on-miss is given and a target is missed.
+//
+// Adding a figure: write one `void bench_xxx()` that prepares its inputs and calls
+// `bench(name, unit, target, fn)`, and list it in `figures` at the bottom.
+#include "ossmp/crc64.hpp"
+#include "ossmp/crypto.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+
+/// Forces `value` to be computed: the compiler must assume the asm reads it.
+template <class T>
+inline void do_not_optimize(const T& value) {
+    if constexpr (sizeof(T) <= sizeof(void*))
+        asm volatile("" : : "r,m"(value) : "memory");
+    else
+        asm volatile("" : : "m"(value) : "memory");
+}
+
+/// How a per-iteration time becomes the printed figure.
+struct unit {
+    const char* label;
+    double scale;      // work per iteration (bytes for throughput, 1 for latency)
+    bool per_second;   // true: scale / seconds (rates); false: seconds * scale (latencies)
+    double multiplier; // to the printed unit (1e-9 for GB/s, 1e9 for ns)
+
+    double convert(double seconds_per_iteration) const {
+        return per_second ? scale / seconds_per_iteration * multiplier
+                          : seconds_per_iteration * scale * multiplier;
+    }
+};
+
+/// Throughput in GB/s (10^9 bytes per second) when each iteration processes `bytes`.
+unit gb_per_s(std::size_t bytes) {
+    return {"GB/s", static_cast<double>(bytes), true, 1e-9};
+}
+/// Latency in nanoseconds per iteration.
+unit ns_per_op() {
+    return {"ns/op", 1.0, false, 1e9};
+}
+/// Latency in microseconds per iteration.
+[[maybe_unused]] unit us_per_op() {
+    return {"us/op", 1.0, false, 1e6};
+}
+/// Rate in iterations per second.
+[[maybe_unused]] unit ops_per_s() {
+    return {"op/s", 1.0, true, 1.0};
+}
+
+/// What a figure must reach: nothing (information only), at least or at most `limit`.
+struct target {
+    enum class kind { info, at_least, at_most } k = kind::info;
+    double limit = 0;
+};
+target info() {
+    return {};
+}
+target at_least(double limit) {
+    return {target::kind::at_least, limit};
+}
+target at_most(double limit) {
+    return {target::kind::at_most, limit};
+}
+
+struct options {
+    std::vector<std::string> filters;
+    bool fail_on_miss = false;
+} opts;
+
+int misses = 0;
+
+using clock_type = std::chrono::steady_clock;
+constexpr double min_batch_seconds = 0.2;
+constexpr int batches = 5;
+
+bool selected(std::string_view name) {
+    if (opts.filters.empty())
+        return true;
+    return std::any_of(opts.filters.begin(), opts.filters.end(), [&](const std::string& f) {
+        return name.find(f) != std::string_view::npos;
+    });
+}
+
+template <class Fn>
+double seconds_for(Fn& fn, std::uint64_t iterations) {
+    const auto start = clock_type::now();
+    for (std::uint64_t i = 0; i < iterations; ++i)
+        fn();
+    const auto stop = clock_type::now();
+    return std::chrono::duration<double>(stop - start).count();
+}
+
+/// Times `fn` (one iteration per call; it should pass its result to `do_not_optimize` or feed
+/// it into the next call) and prints one figure line: the median of five batches.
+template <class Fn>
+void bench(std::string_view name, unit u, target t, Fn fn) {
+    if (!selected(name))
+        return;
+    // Calibrate: grow the iteration count until one batch takes >= min_batch_seconds.
+    std::uint64_t iterations = 1;
+    double elapsed = seconds_for(fn, iterations);
+    while (elapsed < min_batch_seconds) {
+        const double factor =
+            elapsed <= 0 ? 16.0 : std::clamp(1.2 * min_batch_seconds / elapsed, 2.0, 16.0);
+        iterations = static_cast<std::uint64_t>(static_cast<double>(iterations) * factor) + 1;
+        elapsed = seconds_for(fn, iterations);
+    }
+    std::array<double, batches> per_iteration{};
+    for (auto& s : per_iteration)
+        s = seconds_for(fn, iterations) / static_cast<double>(iterations);
+    std::sort(per_iteration.begin(), per_iteration.end());
+    const double value = u.convert(per_iteration[batches / 2]);
+
+    const char* verdict = "INFO";
+    char target_text[64] = "target -";
+    if (t.k != target::kind::info) {
+        const bool ok = t.k == target::kind::at_least ? value >= t.limit : value <= t.limit;
+        verdict = ok ? "PASS" : "MISS";
+        misses += ok ? 0 : 1;
+        std::snprintf(target_text, sizeof target_text, "target %s %g",
+                      t.k == target::kind::at_least ? ">=" : "<=", t.limit);
+    }
+    std::printf("%-34.*s %12.3f %-6s  %-18s %s\n", static_cast<int>(name.size()), name.data(),
+                value, u.label, target_text, verdict);
+    std::fflush(stdout);
+}
+
+std::string random_bytes(std::size_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::string s(n, '\0');
+    for (auto& c : s)
+        c = static_cast<char>(rng() & 0xFF);
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+constexpr std::size_t mib = 1024 * 1024;
+
+void bench_crc64() {
+    const std::string buffer = random_bytes(mib, 1);
+    std::uint64_t crc = 0;
+    // The previous result feeds the next call, so iterations cannot be merged or skipped.
+    bench(ossmp::crc64_uses_isal() ? "crc64 isa-l 1MiB" : "crc64 (portable build) 1MiB",
+          gb_per_s(buffer.size()), at_least(20), [&] {
+              crc = ossmp::crc64(buffer, crc);
+              do_not_optimize(crc);
+          });
+}
+
+void bench_crc64_portable() {
+    const std::string buffer = random_bytes(mib, 2);
+    const auto bytes = std::as_bytes(std::span<const char>(buffer.data(), buffer.size()));
+    std::uint64_t crc = 0;
+    bench("crc64_portable 1MiB", gb_per_s(buffer.size()), info(), [&] {
+        crc = ossmp::crc64_portable(bytes, crc);
+        do_not_optimize(crc);
+    });
+}
+
+void bench_crc64_combine() {
+    std::mt19937_64 rng(3);
+    std::vector<std::uint64_t> crcs(1024);
+    for (auto& c : crcs)
+        c = rng();
+    // Worst case: random full-width lengths (64 exponentiation steps, popcount ~32).
+    std::vector<std::uint64_t> lengths(1024);
+    for (auto& len : lengths)
+        len = rng() | (std::uint64_t{1} << 63);
+    std::size_t i = 0;
+    std::uint64_t crc = 0;
+    // The previous result feeds the next call (latency, not throughput).
+    bench("crc64_combine random 64-bit len", ns_per_op(), at_most(1000), [&] {
+        const std::size_t k = i++ & 1023;
+        crc = ossmp::crc64_combine(crc, crcs[k], lengths[k]);
+        do_not_optimize(crc);
+    });
+    // The uploader's case: one combine per 8 MiB part (read from memory so that the compiler
+    // cannot fold the zero-operator into a constant).
+    const std::vector<std::uint64_t> part_sizes(1024, 8 * mib);
+    bench("crc64_combine 8MiB part", ns_per_op(), at_most(1000), [&] {
+        const std::size_t k = i++ & 1023;
+        crc = ossmp::crc64_combine(crc, crcs[k], part_sizes[k]);
+        do_not_optimize(crc);
+    });
+}
+
+void bench_md5() {
+    const std::string buffer = random_bytes(mib, 4);
+    bench("md5 1MiB", gb_per_s(buffer.size()), info(), [&] {
+        auto digest = ossmp::crypto::md5(buffer);
+        do_not_optimize(digest);
+    });
+}
+
+struct figure {
+    void (*run)();
+};
+
+constexpr figure figures[] = {
+    {bench_crc64},
+    {bench_crc64_portable},
+    {bench_crc64_combine},
+    {bench_md5},
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--fail-on-miss") == 0)
+            opts.fail_on_miss = true;
+        else
+            opts.filters.emplace_back(argv[i]);
+    }
+#if !defined(__OPTIMIZE__)
+    std::printf("# warning: built without optimisation; figures are not meaningful\n");
+#endif
+    for (const auto& f : figures)
+        f.run();
+    return opts.fail_on_miss && misses > 0 ? 1 : 0;
+}

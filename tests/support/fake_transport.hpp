@@ -1,0 +1,186 @@
+// tests/support/fake_transport.hpp: a scripted model of the `ossmp::transport` concept.
+//
+// Round trips are answered, in order, from a queue of canned responses or errors (or by a
+// responder function when the queue is empty); any round trip can be made to fail by number
+// (`fail_nth`). Every request is recorded with a copy of its body bytes. Completions go
+// through `asio::post`-like asynchrony (a timer with an optional delay, never inline), honour
+// terminal cancellation through the handler's cancellation slot, and run on the handler's
+// associated executor. Single-threaded: use it from one thread running its executor.
+#pragma once
+
+#include "ossmp/detail/asio.hpp"
+#include "ossmp/error.hpp"
+#include "ossmp/http/message.hpp"
+#include "ossmp/transport.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace ossmp::test {
+
+/// A scripted transport for unit tests. Must outlive its round trips.
+class fake_transport {
+public:
+    using executor_type = asio::any_io_executor;
+    /// What one round trip returns: a response or an error.
+    using outcome = std::variant<http::response, std::error_code>;
+    /// Answers a round trip when the queue is empty.
+    using responder_type = std::function<outcome(const http::request&)>;
+
+    /// One request as the fake received it; `body` is a copy of the bytes (the request's own
+    /// body view, if any, is not valid after the round trip completes: use `body`).
+    struct recorded_request {
+        http::request request;
+        std::string body;
+        bool body_was_view = false; ///< the request carried a non-owning body view
+        bool had_body_sink = false;
+        std::size_t max_body_size = 0;
+    };
+
+    explicit fake_transport(executor_type ex) : ex_(std::move(ex)) {}
+    template <class ExecutionContext>
+    requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
+    explicit fake_transport(ExecutionContext& ctx) : ex_(ctx.get_executor()) {}
+
+    fake_transport(const fake_transport&) = delete;
+    fake_transport& operator=(const fake_transport&) = delete;
+
+    executor_type get_executor() const noexcept { return ex_; }
+
+    /// Queues a response for the next unanswered round trip.
+    void push_response(http::response r) { queue_.emplace_back(std::move(r)); }
+    /// Queues `status` with `body` and the given headers.
+    void push_response(unsigned status, std::string body = {},
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+        http::response r;
+        r.status = status;
+        r.reason = status < 300 ? "OK" : "Error";
+        for (auto& [name, value] : headers)
+            r.headers.add(name, value);
+        r.body = std::move(body);
+        push_response(std::move(r));
+    }
+    /// Queues an error for the next unanswered round trip.
+    void push_error(std::error_code ec) { queue_.emplace_back(ec); }
+    /// The n-th round trip (1-based, counting every round trip ever started) fails with `ec`
+    /// instead of taking from the queue (the queue is not consumed by it).
+    void fail_nth(std::size_t n, std::error_code ec) { failures_[n] = ec; }
+    /// Answers round trips when the queue is empty (default: errc::invalid_argument, so a
+    /// test that forgot to script a reply fails loudly).
+    void set_responder(responder_type f) { responder_ = std::move(f); }
+    /// Delays every completion by `d` (0: completes as soon as the executor runs it). A
+    /// delayed round trip can be cancelled mid-flight.
+    void set_delay(std::chrono::milliseconds d) { delay_ = d; }
+
+    /// Every request received, in order.
+    const std::vector<recorded_request>& requests() const noexcept { return requests_; }
+    /// Number of round trips started.
+    std::size_t round_trips() const noexcept { return requests_.size(); }
+    /// Number of round trips that completed (any outcome, cancellation included).
+    std::size_t completed() const noexcept { return completed_; }
+    /// Number of round trips completed with operation_aborted by cancellation.
+    std::size_t cancelled() const noexcept { return cancelled_; }
+    /// Responses still queued.
+    std::size_t pending() const noexcept { return queue_.size(); }
+
+    /// Records the request and completes with the scripted outcome. Completion signature
+    /// `void(std::error_code, http::response)`. For a 2xx response and `opt.body_sink`, the
+    /// body is given to the sink (an error it sets becomes the round trip's error) and the
+    /// response's body is left empty, like a real transport.
+    template <asio::completion_token_for<void(std::error_code, http::response)> Token>
+    auto async_round_trip(http::request req, const round_trip_options& opt, Token&& token) {
+        recorded_request rec;
+        rec.body = std::string(req.body());
+        rec.body_was_view = req.body_is_view();
+        rec.had_body_sink = static_cast<bool>(opt.body_sink);
+        rec.max_body_size = opt.max_body_size;
+        rec.request = std::move(req);
+        rec.request.set_body(rec.body); // never keep the caller's view
+        requests_.push_back(std::move(rec));
+        outcome result = next_outcome();
+        return asio::async_compose<Token, void(std::error_code, http::response)>(
+            op{this, std::move(result), opt.body_sink, std::make_unique<timer_type>(ex_, delay_)},
+            token, ex_);
+    }
+
+    /// `async_round_trip` with default options.
+    template <asio::completion_token_for<void(std::error_code, http::response)> Token>
+    auto async_round_trip(http::request req, Token&& token) {
+        return async_round_trip(std::move(req), round_trip_options{}, std::forward<Token>(token));
+    }
+
+private:
+    using timer_type = asio::steady_timer;
+
+    struct op {
+        fake_transport* self_;
+        outcome result;
+        std::function<void(std::string_view, std::error_code&)> sink;
+        std::unique_ptr<timer_type> timer;
+        bool started = false;
+
+        template <class Self>
+        void operator()(Self& self, std::error_code ec = {}) {
+            if (!started) {
+                started = true;
+                timer->async_wait(std::move(self));
+                return;
+            }
+            ++self_->completed_;
+            bool was_cancelled =
+                (self.get_cancellation_state().cancelled() & asio::cancellation_type::terminal) !=
+                asio::cancellation_type::none;
+            if (was_cancelled || ec == asio::error::operation_aborted) {
+                ++self_->cancelled_;
+                return self.complete(asio::error::operation_aborted, http::response{});
+            }
+            if (auto* e = std::get_if<std::error_code>(&result))
+                return self.complete(*e, http::response{});
+            auto& res = std::get<http::response>(result);
+            if (sink && res.ok()) {
+                std::error_code sink_ec;
+                sink(res.body, sink_ec);
+                res.body.clear();
+                if (sink_ec)
+                    return self.complete(sink_ec, http::response{});
+            }
+            self.complete(std::error_code{}, std::move(res));
+        }
+    };
+
+    outcome next_outcome() {
+        auto n = requests_.size();
+        if (auto it = failures_.find(n); it != failures_.end())
+            return it->second;
+        if (!queue_.empty()) {
+            outcome o = std::move(queue_.front());
+            queue_.pop_front();
+            return o;
+        }
+        if (responder_)
+            return responder_(requests_.back().request);
+        return std::error_code(errc::invalid_argument);
+    }
+
+    executor_type ex_;
+    std::deque<outcome> queue_;
+    std::map<std::size_t, std::error_code> failures_;
+    responder_type responder_;
+    std::chrono::milliseconds delay_{0};
+    std::vector<recorded_request> requests_;
+    std::size_t completed_ = 0;
+    std::size_t cancelled_ = 0;
+};
+
+static_assert(check_transport<fake_transport>());
+
+} // namespace ossmp::test

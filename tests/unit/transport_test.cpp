@@ -1,0 +1,160 @@
+// Sans-io helpers of asio_transport (host:port parsing, connect-to rules) and the scripted
+// fake transport of tests/support.
+#include "ossmp/detail/transport_target.hpp"
+#include "support/fake_transport.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+using ossmp::connect_to_rule;
+using ossmp::detail::apply_connect_to;
+using ossmp::detail::parse_host_port;
+using ossmp::detail::transport_host_port;
+using ossmp::http::request;
+using ossmp::http::response;
+using ossmp::test::fake_transport;
+
+TEST_CASE("parse_host_port splits request.host", "[transport]") {
+    transport_host_port hp;
+    REQUIRE_FALSE(parse_host_port("bucket.oss-cn-hangzhou.aliyuncs.com", 443, hp));
+    CHECK(hp.host == "bucket.oss-cn-hangzhou.aliyuncs.com");
+    CHECK(hp.port == 443);
+    REQUIRE_FALSE(parse_host_port("Example.COM:8080", 80, hp));
+    CHECK(hp.host == "example.com");
+    CHECK(hp.port == 8080);
+    REQUIRE_FALSE(parse_host_port("127.0.0.1:65535", 80, hp));
+    CHECK(hp.host == "127.0.0.1");
+    CHECK(hp.port == 65535);
+    REQUIRE_FALSE(parse_host_port("[::1]:9000", 80, hp));
+    CHECK(hp.host == "::1");
+    CHECK(hp.port == 9000);
+    REQUIRE_FALSE(parse_host_port("[fe80::1]", 80, hp));
+    CHECK(hp.host == "fe80::1");
+    CHECK(hp.port == 80);
+    for (const char* bad : {"", ":80", "h:", "h:0", "h:65536", "h:8x", "[::1", "[::1]x",
+                            "[::1]:", "::1", "a b", "user@h", "h/x"}) {
+        INFO(bad);
+        CHECK(parse_host_port(bad, 80, hp) == ossmp::errc::invalid_endpoint);
+    }
+    CHECK(parse_host_port("h", 0, hp) == ossmp::errc::invalid_endpoint); // no port at all
+}
+
+TEST_CASE("apply_connect_to follows curl's --connect-to rules", "[transport]") {
+    std::vector<connect_to_rule> rules{
+        {"a.example", 443, "127.0.0.1", 9443},
+        {"b.example", 0, "", 8080},
+        {"", 80, "[::1]", 0},
+    };
+    auto to = apply_connect_to(rules, {"a.example", 443});
+    CHECK(to.host == "127.0.0.1");
+    CHECK(to.port == 9443);
+    to = apply_connect_to(rules, {"a.example", 444}); // port mismatch: no rule matches
+    CHECK(to.host == "a.example");
+    CHECK(to.port == 444);
+    to = apply_connect_to(rules, {"b.example", 1234}); // any port, keep host
+    CHECK(to.host == "b.example");
+    CHECK(to.port == 8080);
+    to = apply_connect_to(rules, {"A.EXAMPLE", 80}); // case-insensitive miss on port; any host
+    CHECK(to.host == "::1");
+    CHECK(to.port == 80);
+    to = apply_connect_to({}, {"c.example", 1});
+    CHECK(to.host == "c.example");
+    CHECK(to.port == 1);
+}
+
+namespace {
+request put_request(std::string_view body) {
+    request r;
+    r.method = ossmp::http::verb::put;
+    r.host = "b.example";
+    r.path = "/k";
+    r.set_body_view(body);
+    return r;
+}
+} // namespace
+
+TEST_CASE("fake_transport: scripted responses, errors, fail_nth, recording", "[transport]") {
+    asio::io_context io;
+    fake_transport t(io);
+    t.push_response(200, "one", {{"ETag", "\"e1\""}});
+    t.push_error(asio::error::connection_reset);
+    t.push_response(404, "<Error/>");
+    t.fail_nth(2, ossmp::errc::timeout);
+
+    std::vector<std::pair<std::error_code, response>> got;
+    auto record = [&](std::error_code ec, response r) {
+        got.emplace_back(ec, std::move(r));
+    };
+    {
+        std::string body = "part bytes";
+        t.async_round_trip(put_request(body), ossmp::round_trip_options{}, record);
+        body = "overwritten"; // the fake copied the bytes at initiation
+    }
+    t.async_round_trip(put_request("x"), ossmp::round_trip_options{}, record);
+    t.async_round_trip(put_request(""), ossmp::round_trip_options{}, record);
+    t.async_round_trip(put_request(""), ossmp::round_trip_options{}, record);
+    t.async_round_trip(put_request(""), ossmp::round_trip_options{}, record); // queue empty
+    CHECK(got.empty()); // never completes inside the initiating call
+    io.run();
+    REQUIRE(got.size() == 5);
+    CHECK_FALSE(got[0].first);
+    CHECK(got[0].second.status == 200);
+    CHECK(got[0].second.body == "one");
+    CHECK(got[0].second.headers.get("etag") == "\"e1\"");
+    CHECK(got[1].first == ossmp::errc::timeout);          // fail_nth(2)
+    CHECK(got[2].first == asio::error::connection_reset); // queued error
+    CHECK_FALSE(got[3].first);
+    CHECK(got[3].second.status == 404);
+    CHECK(got[3].second.body == "<Error/>");
+    CHECK(got[4].first == ossmp::errc::invalid_argument); // nothing scripted
+    REQUIRE(t.requests().size() == 5);
+    CHECK(t.requests()[0].body == "part bytes");
+    CHECK(t.requests()[0].body_was_view);
+    CHECK(t.requests()[0].request.body() == "part bytes");
+    CHECK(t.requests()[0].request.method == ossmp::http::verb::put);
+    CHECK(t.completed() == 5);
+}
+
+TEST_CASE("fake_transport: responder, body sink, cancellation", "[transport]") {
+    asio::io_context io;
+    fake_transport t(io);
+    t.set_responder([](const request& r) -> fake_transport::outcome {
+        response res;
+        res.status = 200;
+        res.body = "echo:" + std::string(r.path);
+        return res;
+    });
+    ossmp::round_trip_options opt;
+    std::string sunk;
+    opt.body_sink = [&](std::string_view b, std::error_code&) {
+        sunk.append(b);
+    };
+    response out;
+    t.async_round_trip(put_request(""), opt, [&](std::error_code ec, response r) {
+        CHECK_FALSE(ec);
+        out = std::move(r);
+    });
+    io.run();
+    CHECK(sunk == "echo:/k");
+    CHECK(out.body.empty());
+    CHECK(t.requests().at(0).had_body_sink);
+
+    t.set_delay(std::chrono::hours(1));
+    asio::cancellation_signal signal;
+    std::error_code cancelled_ec;
+    int calls = 0;
+    t.async_round_trip(
+        put_request(""), ossmp::round_trip_options{},
+        asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, response) {
+            cancelled_ec = ec;
+            ++calls;
+        }));
+    asio::post(io, [&] { signal.emit(asio::cancellation_type::terminal); });
+    io.restart();
+    io.run();
+    CHECK(calls == 1);
+    CHECK(cancelled_ec == asio::error::operation_aborted);
+    CHECK(t.cancelled() == 1);
+}

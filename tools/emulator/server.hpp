@@ -1,0 +1,530 @@
+// tools/emulator/server.hpp: the socket side of the emulator (Asio coroutines).
+//
+// One io_context on one thread: every connection is a coroutine, the storage and the service
+// are touched only from that thread, so they need no locks. Per connection:
+//   - a watchdog closes the socket when its deadline passes: `header_timeout` for a whole
+//     header section once its first byte arrived (slowloris), `idle_timeout` between requests,
+//     `body_timeout` without progress while a body streams in;
+//   - the header section goes through `http::request_parser`; a Content-Length body is then read
+//     straight into the `body_sink` buffers (one copy: socket to buffer), a chunked body goes
+//     through the parser's body sink;
+//   - `Expect: 100-continue` gets `100 Continue` only when the request passed every check that
+//     needs no body; otherwise the error is sent at once and the connection closed;
+//   - keep-alive and pipelining (leftover bytes start the next request);
+//   - malformed HTTP gets a 400 and the connection is closed.
+// TLS (`--tls-cert/--tls-key`) wraps the same code in `asio::ssl::stream`.
+#pragma once
+
+#include "config.hpp"
+#include "faults.hpp"
+#include "handler.hpp"
+
+#include "ossmp/detail/asio.hpp"
+#include "ossmp/http/parser.hpp"
+#include "ossmp/http/serializer.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace ossmp::emulator {
+
+namespace detail {
+
+inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+using steady = std::chrono::steady_clock;
+
+/// Per-connection state shared by the connection coroutine and its watchdog.
+template <class Stream>
+struct connection {
+    template <class... Args>
+    explicit connection(asio::any_io_executor ex, Args&&... args)
+        : stream(std::forward<Args>(args)...), timer(ex) {}
+
+    Stream stream;
+    asio::steady_timer timer;
+    steady::time_point deadline = steady::time_point::max();
+    bool done = false;
+
+    asio::basic_socket<asio::ip::tcp, asio::any_io_executor>& socket() {
+        return stream.lowest_layer();
+    }
+    /// Moves the deadline; an earlier one re-arms the watchdog (which sleeps until the old one).
+    void set_deadline(std::chrono::seconds d) {
+        deadline = steady::now() + d;
+        if (deadline < timer.expiry())
+            timer.cancel();
+    }
+    /// Closes at once with a TCP RST (SO_LINGER 0): what a client sees as "connection reset".
+    void reset() {
+        std::error_code ec;
+        socket().set_option(asio::socket_base::linger(true, 0), ec);
+        socket().close(ec);
+    }
+    void close() {
+        std::error_code ec;
+        socket().shutdown(asio::socket_base::shutdown_both, ec);
+        socket().close(ec);
+    }
+};
+
+template <class Conn>
+asio::awaitable<void> watchdog(std::shared_ptr<Conn> c) {
+    while (!c->done) {
+        c->timer.expires_at(c->deadline);
+        auto [ec] = co_await c->timer.async_wait(use_nothrow);
+        (void)ec;
+        if (c->done)
+            break;
+        if (steady::now() >= c->deadline) {
+            c->close();
+            break;
+        }
+    }
+}
+
+} // namespace detail
+
+/// The emulator's listener: accepts connections and serves them with a `service`.
+class server {
+public:
+    /// `cfg` and `svc` must outlive the server.
+    server(asio::io_context& io, const config& cfg, service& svc)
+        : io_(io), cfg_(cfg), svc_(svc), acceptor_(io) {}
+
+    /// Binds and listens on cfg.listen_host:listen_port (port 0 picks one); loads the TLS
+    /// certificate when configured. Returns the error instead of throwing.
+    std::error_code listen() {
+        std::error_code ec;
+        auto addr = asio::ip::make_address(cfg_.listen_host, ec);
+        if (ec) {
+            asio::ip::tcp::resolver resolver(io_);
+            auto results = resolver.resolve(cfg_.listen_host, "", ec);
+            if (ec || results.empty())
+                return ec ? ec : std::make_error_code(std::errc::address_not_available);
+            addr = results.begin()->endpoint().address();
+        }
+        asio::ip::tcp::endpoint ep(addr, cfg_.listen_port);
+        acceptor_.open(ep.protocol(), ec);
+        if (ec)
+            return ec;
+        acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+        acceptor_.bind(ep, ec);
+        if (ec)
+            return ec;
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec)
+            return ec;
+        if (cfg_.tls()) {
+            tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+            tls_->set_options(asio::ssl::context::default_workarounds |
+                                  asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                                  asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                              ec);
+            if (!ec)
+                tls_->use_certificate_chain_file(cfg_.tls_cert, ec);
+            if (!ec)
+                tls_->use_private_key_file(cfg_.tls_key, asio::ssl::context::pem, ec);
+            if (ec)
+                return ec;
+        }
+        return {};
+    }
+
+    /// The bound address (after `listen`).
+    asio::ip::tcp::endpoint local_endpoint() const {
+        std::error_code ec;
+        return acceptor_.local_endpoint(ec);
+    }
+
+    /// `http://HOST:PORT` (or https) of the bound address, as printed at start.
+    std::string url() const {
+        auto ep = local_endpoint();
+        std::string host = cfg_.listen_host;
+        if (host.find(':') != std::string::npos && host.front() != '[')
+            host = "[" + host + "]";
+        return std::string(cfg_.tls() ? "https://" : "http://") + host + ":" +
+               std::to_string(ep.port());
+    }
+
+    /// Starts accepting (on the io_context's thread).
+    void start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+
+    /// Stops accepting and closes every connection; the io_context then runs out of work.
+    void stop() {
+        std::error_code ec;
+        acceptor_.close(ec);
+        for (auto* s : sockets_) {
+            s->close(ec);
+        }
+        for (auto* t : timers_)
+            t->cancel();
+    }
+
+private:
+    asio::awaitable<void> accept_loop() {
+        while (acceptor_.is_open()) {
+            auto [ec, sock] = co_await acceptor_.async_accept(detail::use_nothrow);
+            if (ec) {
+                if (!acceptor_.is_open())
+                    break;
+                continue; // e.g. EMFILE: keep serving the others
+            }
+            if (sockets_.size() >= cfg_.max_connections) {
+                std::error_code ignored;
+                sock.close(ignored);
+                continue;
+            }
+            std::error_code ignored;
+            sock.set_option(asio::ip::tcp::no_delay(true), ignored);
+            auto ex = acceptor_.get_executor();
+            if (tls_) {
+                using stream_t = asio::ssl::stream<asio::ip::tcp::socket>;
+                auto c = std::make_shared<detail::connection<stream_t>>(ex, std::move(sock), *tls_);
+                asio::co_spawn(ex, serve_tls(c), asio::detached);
+            } else {
+                auto c = std::make_shared<detail::connection<asio::ip::tcp::socket>>(
+                    ex, std::move(sock));
+                asio::co_spawn(ex, serve(c), asio::detached);
+            }
+        }
+    }
+
+    template <class Conn>
+    asio::awaitable<void> serve_tls(std::shared_ptr<Conn> c) {
+        track(c.get());
+        c->set_deadline(cfg_.header_timeout);
+        asio::co_spawn(c->timer.get_executor(), detail::watchdog(c), asio::detached);
+        auto [ec] =
+            co_await c->stream.async_handshake(asio::ssl::stream_base::server, detail::use_nothrow);
+        if (!ec)
+            co_await session(c);
+        finish(c.get());
+    }
+
+    template <class Conn>
+    asio::awaitable<void> serve(std::shared_ptr<Conn> c) {
+        track(c.get());
+        c->set_deadline(cfg_.idle_timeout);
+        asio::co_spawn(c->timer.get_executor(), detail::watchdog(c), asio::detached);
+        co_await session(c);
+        finish(c.get());
+    }
+
+    template <class Conn>
+    void track(Conn* c) {
+        sockets_.insert(&c->socket());
+        timers_.insert(&c->timer);
+    }
+    template <class Conn>
+    void finish(Conn* c) {
+        c->done = true;
+        c->timer.cancel();
+        c->close();
+        sockets_.erase(&c->socket());
+        timers_.erase(&c->timer);
+    }
+
+    // Reads more bytes into the buffer [begin, end) of `buf`; false on EOF/error.
+    template <class Conn>
+    asio::awaitable<bool> read_more(Conn& c, std::vector<char>& buf, std::size_t& begin,
+                                    std::size_t& end) {
+        if (begin == end)
+            begin = end = 0;
+        if (end == buf.size()) {
+            std::memmove(buf.data(), buf.data() + begin, end - begin);
+            end -= begin;
+            begin = 0;
+        }
+        auto b = asio::buffer(buf.data() + end, buf.size() - end);
+        auto [ec, n] = co_await c.stream.async_read_some(b, detail::use_nothrow);
+        if (ec || n == 0)
+            co_return false;
+        end += n;
+        co_return true;
+    }
+
+    template <class Conn>
+    asio::awaitable<bool> write_all(Conn& c, std::string_view bytes) {
+        auto b = asio::buffer(bytes.data(), bytes.size());
+        auto [ec, n] = co_await asio::async_write(c.stream, b, detail::use_nothrow);
+        (void)n;
+        co_return !ec;
+    }
+
+    template <class Conn>
+    asio::awaitable<void> session(std::shared_ptr<Conn> cp) {
+        auto& c = *cp;
+        std::vector<char> buf(64 * 1024);
+        std::size_t begin = 0;
+        std::size_t end = 0;
+        http::request_parser parser;
+        parser.set_header_limit(64 * 1024);
+        parser.set_max_headers(200);
+        while (true) {
+            // ---- header section ----
+            c.set_deadline(cfg_.idle_timeout);
+            bool header_deadline_set = false;
+            std::error_code ec;
+            while (!parser.header_done()) {
+                if (begin == end) {
+                    bool ok = co_await read_more(c, buf, begin, end);
+                    if (!ok)
+                        co_return; // EOF, reset, or watchdog close
+                }
+                if (!header_deadline_set) {
+                    c.set_deadline(cfg_.header_timeout);
+                    header_deadline_set = true;
+                }
+                auto n = parser.feed(std::string_view(buf.data() + begin, end - begin), ec);
+                begin += n;
+                if (ec)
+                    break;
+            }
+            const auto now = clock_type::now();
+            if (ec) {
+                auto r = svc_.bad_request_reply("Malformed HTTP request: " + ec.message(), now);
+                co_await send(c, r, false);
+                co_return;
+            }
+            const http::incoming_request& head = parser.get();
+            const bool expect_continue = http::iequals(head.headers.get("Expect"), "100-continue");
+            const bool chunked = parser.chunked();
+            const std::uint64_t content_length = parser.content_length().value_or(0);
+            const bool has_body = chunked || content_length > 0;
+
+            pending p = svc_.begin(head, now);
+            bool keep_alive = parser.keep_alive();
+            reply r;
+            const fault_decision fault = p.fault;
+            if (fault.action == fault_action::reset && !has_body) {
+                c.reset();
+                co_return;
+            }
+            if (p.early && expect_continue && has_body && !fault) {
+                // Refuse before the body is sent: answer now, close (the body never comes).
+                r = std::move(*p.early);
+                co_await send(c, r, false);
+                co_return;
+            }
+            if (expect_continue && has_body) {
+                constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+                if (!co_await write_all(c, continue_line))
+                    co_return;
+            }
+            std::unique_ptr<body_sink> drain;
+            body_sink* sink = p.sink.get();
+            std::uint64_t cap = p.max_body;
+            if (p.early) {
+                drain = service::drain_sink();
+                sink = drain.get();
+                cap = cfg_.max_body_size;
+                if (content_length > cap) { // not worth reading: answer and close
+                    r = std::move(*p.early);
+                    co_await send(c, r, false);
+                    co_return;
+                }
+            }
+            // ---- body ----
+            c.set_deadline(cfg_.body_timeout);
+            const std::uint64_t reset_at =
+                fault.action == fault_action::reset_mid ? content_length / 2 : UINT64_MAX;
+            if (fault.action == fault_action::reset_mid && !has_body) {
+                c.reset();
+                co_return;
+            }
+            if (chunked) {
+                std::error_code sink_ec;
+                parser.set_body_limit(cap);
+                parser.set_body_sink(
+                    [sink](std::string_view bytes, std::error_code&) { sink->write(bytes); });
+                std::uint64_t fed = 0;
+                while (!parser.done()) {
+                    if (begin == end) {
+                        if (fault.action == fault_action::reset_mid && fed > 0) {
+                            c.reset();
+                            co_return;
+                        }
+                        if (!co_await read_more(c, buf, begin, end))
+                            co_return;
+                        c.set_deadline(cfg_.body_timeout);
+                    }
+                    auto n =
+                        parser.feed(std::string_view(buf.data() + begin, end - begin), sink_ec);
+                    begin += n;
+                    fed += n;
+                    if (sink_ec)
+                        break;
+                }
+                if (sink_ec) {
+                    if (sink_ec == make_error_code(errc::body_too_large))
+                        r = svc_.too_large_reply(p, clock_type::now());
+                    else
+                        r = svc_.bad_request_reply("Malformed chunked body: " + sink_ec.message(),
+                                                   clock_type::now());
+                    co_await send(c, r, false);
+                    co_return;
+                }
+            } else if (content_length > 0) {
+                std::uint64_t left = content_length;
+                std::uint64_t got = 0;
+                auto take = std::min<std::uint64_t>(left, end - begin);
+                if (take > reset_at)
+                    take = reset_at;
+                sink->write(std::string_view(buf.data() + begin, static_cast<std::size_t>(take)));
+                begin += static_cast<std::size_t>(take);
+                left -= take;
+                got += take;
+                while (left > 0) {
+                    if (got >= reset_at) {
+                        c.reset();
+                        co_return;
+                    }
+                    auto want = std::min<std::uint64_t>(left, reset_at - got);
+                    auto span = sink->prepare(static_cast<std::size_t>(
+                        std::min<std::uint64_t>(want, std::uint64_t(1) << 30)));
+                    auto [rec, n] = co_await c.stream.async_read_some(
+                        asio::buffer(span.data(), span.size()), detail::use_nothrow);
+                    if (rec || n == 0)
+                        co_return;
+                    sink->commit(n);
+                    left -= n;
+                    got += n;
+                    c.set_deadline(cfg_.body_timeout);
+                }
+            }
+            parser.reset();
+
+            // ---- reply ----
+            if (p.early)
+                r = std::move(*p.early);
+            else
+                r = svc_.finish(p, clock_type::now());
+            switch (fault.action) {
+            case fault_action::reset:
+            case fault_action::reset_mid:
+                c.reset();
+                co_return;
+            case fault_action::stall: {
+                c.deadline = detail::steady::time_point::max();
+                asio::steady_timer t(c.timer.get_executor());
+                t.expires_after(std::chrono::seconds(fault.stall_seconds));
+                timers_.insert(&t);
+                auto [tec] = co_await t.async_wait(detail::use_nothrow);
+                (void)tec;
+                timers_.erase(&t);
+                c.close();
+                co_return;
+            }
+            default:
+                break;
+            }
+            if (r.close || fault.action == fault_action::truncate)
+                keep_alive = false;
+            if (!co_await send(c, r, keep_alive, fault.action == fault_action::truncate))
+                co_return;
+            if (!keep_alive)
+                co_return;
+        }
+    }
+
+    // Writes a reply; `truncate` writes only half of it (then the caller closes).
+    template <class Conn>
+    asio::awaitable<bool> send(Conn& c, reply& r, bool keep_alive, bool truncate = false) {
+        r.msg.headers.set("Connection", keep_alive ? "keep-alive" : "close");
+        std::string head = http::serialize_head(r.msg);
+        const bool has_body = r.msg.status != 204 && r.msg.status != 304;
+        if (r.stream.empty()) {
+            std::string all = std::move(head);
+            if (has_body)
+                all += r.msg.body;
+            std::string_view v = all;
+            if (truncate)
+                v = v.substr(0, v.size() / 2);
+            bool ok = co_await write_all(c, v);
+            if (truncate || !keep_alive) {
+                c.close();
+                co_return false;
+            }
+            co_return ok;
+        }
+        // Streamed object bytes (GetObject): memory blobs go out as they are (gather write),
+        // file blobs through a bounded buffer.
+        std::uint64_t total = r.stream_length;
+        if (truncate)
+            total /= 2;
+        if (!co_await write_all(c, head))
+            co_return false;
+        std::uint64_t skip = r.stream_offset;
+        std::uint64_t left = total;
+        std::vector<char> fbuf;
+        for (const auto& seg : r.stream) {
+            if (left == 0)
+                break;
+            if (skip >= seg->size()) {
+                skip -= seg->size();
+                continue;
+            }
+            auto len = std::min<std::uint64_t>(seg->size() - skip, left);
+            if (!seg->is_file()) {
+                auto bytes = seg->bytes().substr(static_cast<std::size_t>(skip),
+                                                 static_cast<std::size_t>(len));
+                if (!co_await write_all(c, bytes))
+                    co_return false;
+            } else {
+                int fd = ::open(seg->path().c_str(), O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                    c.close();
+                    co_return false;
+                }
+                if (fbuf.empty())
+                    fbuf.resize(256 * 1024);
+                std::uint64_t off = skip;
+                std::uint64_t rem = len;
+                bool ok = true;
+                while (rem > 0 && ok) {
+                    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(rem, fbuf.size()));
+                    auto n = ::pread(fd, fbuf.data(), want, static_cast<off_t>(off));
+                    if (n <= 0) {
+                        ok = false;
+                        break;
+                    }
+                    ok = co_await write_all(
+                        c, std::string_view(fbuf.data(), static_cast<std::size_t>(n)));
+                    off += static_cast<std::uint64_t>(n);
+                    rem -= static_cast<std::uint64_t>(n);
+                }
+                ::close(fd);
+                if (!ok) {
+                    c.close();
+                    co_return false;
+                }
+            }
+            left -= len;
+            skip = 0;
+        }
+        if (truncate || !keep_alive) {
+            c.close();
+            co_return false;
+        }
+        co_return true;
+    }
+
+    asio::io_context& io_;
+    const config& cfg_;
+    service& svc_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::unique_ptr<asio::ssl::context> tls_;
+    std::set<asio::basic_socket<asio::ip::tcp, asio::any_io_executor>*> sockets_;
+    std::set<asio::steady_timer*> timers_;
+};
+
+} // namespace ossmp::emulator
