@@ -295,7 +295,9 @@ inline std::error_code parse_upload_part(const http::response& response, upload_
 /// `x-oss-hash-crc64ecma` (whole object), `x-oss-version-id`, `ETag`.
 ///
 /// With `with_callback` (the request carried `x-oss-callback`) the body is the callback
-/// server's reply and is kept raw in `callback_body`; the ETag then comes from the header.
+/// server's reply and is kept raw in `callback_body`; the ETag then comes from the header. A
+/// 203 answer means the object was stored but the callback failed (OSS `CallbackFailed`): it is
+/// a success, with the Error document in `callback_body` and read into `diag` (`diag.code`).
 /// Errors: service errors (non-2xx, or an `<Error>` body), XML errors, `errc::bad_xml_value`
 /// for a malformed URL-encoded Key, `errc::bad_header_value` for a bad CRC-64 header.
 inline std::error_code parse_complete(const http::response& response, complete_result& out,
@@ -312,7 +314,10 @@ inline std::error_code parse_complete(const http::response& response, complete_r
     if (with_callback) {
         if (!response.ok())
             return parse_error(response, diag);
-        detail::resp::begin_success(response, diag);
+        if (response.status == 203)
+            (void)parse_error(response, diag); // CallbackFailed: the object is stored anyway
+        else
+            detail::resp::begin_success(response, diag);
         complete_result r;
         if (auto ec = headers(r))
             return ec;

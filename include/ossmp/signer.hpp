@@ -203,6 +203,18 @@ void v4_select_additional(std::span<const std::string> names, const http::fields
                       [](std::string_view a, std::string_view b) { return icompare(a, b) < 0; });
 }
 
+// The AdditionalHeaders list as a server takes it from an Authorization header: every name,
+// sorted by lower-cased name, nothing dropped (OSS2 lists names the request does not carry and
+// signs them in the AdditionalHeaders line all the same).
+template <std::size_t N>
+void v4_sorted_names(std::span<const std::string> names, scratch_array<std::string_view, N>& out) {
+    for (const auto& n : names)
+        if (!n.empty())
+            out.push_back(n);
+    small_stable_sort(out.begin(), out.end(),
+                      [](std::string_view a, std::string_view b) { return icompare(a, b) < 0; });
+}
+
 template <std::size_t N>
 void v4_append_additional_line(std::string& out, scratch_array<std::string_view, N>& names) {
     for (std::size_t i = 0; i < names.size(); ++i) {
@@ -388,8 +400,6 @@ inline constexpr std::string_view v1_sub_resources[] = {
     "startTime",
     "stat",
     "status",
-    "style",
-    "styleName",
     "symlink",
     "tagging",
     "transferAcceleration",
@@ -501,10 +511,25 @@ inline std::string v4_canonical_query(const std::vector<http::query_param>& quer
     return out;
 }
 
-/// The normalised AdditionalHeaders line (§6.2, §6.4): the names of `additional_headers` that
-/// are present in `headers` and not signed by default (`x-oss-*`, `content-type`,
-/// `content-md5`), lower-cased, de-duplicated, sorted, joined with `;`. "" when none remain.
-/// E.g. {"x-oss-no-exist", "ZAbc", "x-oss-head1", "abc"} -> "abc;zabc".
+/// A client's AdditionalHeaders list normalised as GO2 does (§6.2, §6.4): the names of
+/// `additional_headers` that are present in `headers` and not signed by default (`x-oss-*`,
+/// `content-type`, `content-md5`), lower-cased, de-duplicated, sorted.
+/// E.g. {"x-oss-no-exist", "ZAbc", "x-oss-head1", "abc"} -> {"abc", "zabc"}.
+inline std::vector<std::string>
+v4_normalize_additional_headers(std::span<const std::string> additional_headers,
+                                const http::fields& headers) {
+    detail::scratch_array<std::string_view, 8> names(additional_headers.size());
+    detail::v4_select_additional(additional_headers, headers, {}, names);
+    std::vector<std::string> out;
+    out.reserve(names.size());
+    for (auto n : names)
+        out.push_back(http::to_lower(n));
+    return out;
+}
+
+/// The AdditionalHeaders line of a normalised list (`v4_normalize_additional_headers`): the
+/// names joined with `;`, "" when none remain. E.g. {"x-oss-no-exist", "ZAbc", "x-oss-head1",
+/// "abc"} -> "abc;zabc". This is what `v4_authorization` and `sign` write.
 inline std::string v4_additional_headers(std::span<const std::string> additional_headers,
                                          const http::fields& headers) {
     detail::scratch_array<std::string_view, 8> names(additional_headers.size());
@@ -521,17 +546,20 @@ inline std::string v4_additional_headers(std::span<const std::string> additional
 /// - `method` as sent ("PUT"); `bucket`, `key` decoded (empty for bucket/service level);
 /// - `query`: every decoded parameter of the request (order irrelevant);
 /// - `headers`: the request's fields; signed are `x-oss-*`, `content-type`, `content-md5` and
-///   the names of `additional_headers` present in `headers` (normalised as
-///   `v4_additional_headers` says; a server passes the list it parsed from Authorization);
+///   those named in `additional_headers` (case-insensitive); header values are trimmed, several
+///   fields of one name are joined with `,`;
+/// - `additional_headers` is the AdditionalHeaders list exactly as signed: a server passes the
+///   list parsed from Authorization; a client passes an already normalised list (see
+///   `v4_additional_headers`; `sign` does this). The line is these names lower-cased and
+///   sorted, none dropped (OSS2 signs names the request does not carry);
 /// - the payload line is the value of `x-oss-content-sha256`, or `UNSIGNED-PAYLOAD`.
-/// Header values are trimmed; several fields of one name are joined with `,`.
 inline std::string v4_canonical_request(std::string_view method, std::string_view bucket,
                                         std::string_view key,
                                         const std::vector<http::query_param>& query,
                                         const http::fields& headers,
                                         std::span<const std::string> additional_headers = {}) {
     detail::scratch_array<std::string_view, 8> names(additional_headers.size());
-    detail::v4_select_additional(additional_headers, headers, {}, names);
+    detail::v4_sorted_names(additional_headers, names);
     std::string out;
     out.reserve(256);
     detail::v4_append_canonical_request(out, method, bucket, key, query, headers, names, {});

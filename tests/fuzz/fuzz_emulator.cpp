@@ -13,9 +13,9 @@
 #include "ossmp/http/serializer.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -55,7 +55,8 @@ void check_reply(const ossmp::emulator::reply& r) {
         auto len = std::min<std::uint64_t>(s->size() - skip, left);
         auto bytes = s->bytes();
         if (!bytes.empty())
-            sink = sink ^ static_cast<unsigned char>(bytes[static_cast<std::size_t>(skip + len - 1)]);
+            sink =
+                sink ^ static_cast<unsigned char>(bytes[static_cast<std::size_t>(skip + len - 1)]);
         left -= len;
         skip = 0;
     }

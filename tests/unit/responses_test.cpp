@@ -711,6 +711,24 @@ TEST_CASE("parse_complete: with a callback the body is kept raw", "[responses]")
     CHECK(ossmp::parse_complete(e, out, diag, true) == service_errc::invalid_part);
 }
 
+TEST_CASE("parse_complete: a failed callback (203) is a completed upload", "[responses]") {
+    const std::string body = "<Error><Code>CallbackFailed</Code><Message>Response body is not "
+                             "valid json format.</Message><RequestId>R203</RequestId></Error>";
+    auto r = make_response(203, body,
+                           {{"ETag", "\"1C787C506EABFB9B45EAAA8DB039F4B2-2\""},
+                            {"x-oss-hash-crc64ecma", "13570749449290420744"}});
+    ossmp::complete_result out;
+    ossmp::diagnostics diag;
+    REQUIRE_FALSE(ossmp::parse_complete(r, out, diag, true));
+    CHECK(out.callback_body == body);
+    CHECK(out.etag == "\"1C787C506EABFB9B45EAAA8DB039F4B2-2\"");
+    CHECK(out.crc64 == std::optional<std::uint64_t>(13570749449290420744u));
+    CHECK(out.request_id == "R203");
+    CHECK(diag.http_status == 203);
+    CHECK(diag.code == "CallbackFailed");
+    CHECK(diag.message == "Response body is not valid json format.");
+}
+
 TEST_CASE("parse_complete: an <Error> body under 200 is an error", "[responses]") {
     auto r = make_response(200, "<Error><Code>InternalError</Code><Message>We encountered an "
                                 "internal error. Please try again.</Message></Error>");
@@ -804,6 +822,18 @@ TEST_CASE("parse_list_parts: GO2 mock (2.5) with encoding-type=url", "[responses
     CHECK(p.crc64 == std::optional<std::uint64_t>(12066172435287683848u));
     CHECK(p.size == 96316);
     CHECK(diag.request_id == "RID-LP");
+}
+
+TEST_CASE("parse_list_parts: namespaced root", "[responses]") {
+    auto r = make_response(200, replace(list_parts_body, "<ListPartsResult>",
+                                        "<ListPartsResult "
+                                        "xmlns=\"http://doc.oss-cn-hangzhou.aliyuncs.com\">"));
+    ossmp::list_parts_result out;
+    ossmp::diagnostics diag;
+    REQUIRE_FALSE(ossmp::parse_list_parts(r, out, diag));
+    CHECK(out.key == "demo/gp-\x0C\x0A\x0B");
+    REQUIRE(out.parts.size() == 1);
+    CHECK(out.parts[0].size == 96316);
 }
 
 TEST_CASE("parse_list_parts: optional fields and lenient markers", "[responses]") {
@@ -1130,13 +1160,33 @@ TEST_CASE("parse_put_object", "[responses]") {
     CHECK(out.version_id == "V1");
     CHECK(out.request_id == "RID");
 
-    out.etag = "untouched";
-    CHECK(ossmp::parse_put_object(make_response(200, "", {{"x-oss-request-id", "R"}}), out, diag) ==
-          errc::missing_header);
-    CHECK(ossmp::parse_put_object(
-              make_response(200, "", {{"ETag", "\"A\""}, {"x-oss-hash-crc64ecma", "1 2"}}), out,
-              diag) == errc::bad_header_value);
-    CHECK(out.etag == "untouched");
+    struct hv {
+        const char* what;
+        header_list headers;
+        std::error_code expected;
+    };
+    const hv cases[] = {
+        {"no ETag", {{"x-oss-request-id", "R"}}, errc::missing_header},
+        {"empty ETag", {{"ETag", "  "}}, errc::bad_header_value},
+        {"CRC with a space",
+         {{"ETag", "\"A\""}, {"x-oss-hash-crc64ecma", "1 2"}},
+         errc::bad_header_value},
+        {"negative CRC",
+         {{"ETag", "\"A\""}, {"x-oss-hash-crc64ecma", "-1"}},
+         errc::bad_header_value},
+        {"CRC overflow",
+         {{"ETag", "\"A\""}, {"x-oss-hash-crc64ecma", "99999999999999999999"}},
+         errc::bad_header_value},
+        {"CRC not a number",
+         {{"ETag", "\"A\""}, {"x-oss-hash-crc64ecma", "abc"}},
+         errc::bad_header_value},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        out.etag = "untouched";
+        CHECK(ossmp::parse_put_object(make_response(200, "", c.headers), out, diag) == c.expected);
+        CHECK(out.etag == "untouched");
+    }
     CHECK(
         ossmp::parse_put_object(make_response(409, "<Error><Code>FileAlreadyExists</Code></Error>"),
                                 out, diag) == service_errc::file_already_exists);
@@ -1265,10 +1315,13 @@ TEST_CASE("parse_delete_object", "[responses]") {
     CHECK(out.version_id.empty());
     CHECK_FALSE(out.delete_marker);
 
-    out.version_id = "untouched";
-    CHECK(ossmp::parse_delete_object(make_response(204, "", {{"x-oss-delete-marker", "yes"}}), out,
-                                     diag) == errc::bad_header_value);
-    CHECK(out.version_id == "untouched");
+    for (std::string_view bad : {"yes", "TRUE", "1", "", "true false"}) {
+        INFO(bad);
+        out.version_id = "untouched";
+        CHECK(ossmp::parse_delete_object(make_response(204, "", {{"x-oss-delete-marker", bad}}),
+                                         out, diag) == errc::bad_header_value);
+        CHECK(out.version_id == "untouched");
+    }
     CHECK(ossmp::parse_delete_object(make_response(403, "<Error><Code>AccessDenied</Code></Error>"),
                                      out, diag) == service_errc::access_denied);
 }

@@ -267,8 +267,10 @@ TEST_CASE("V4 H3: additional headers, normalised", "[signer]") {
         REQUIRE_FALSE(ossmp::sign(r, ak_sk, o, at(1702747512)));
         CHECK(r.headers.get("Authorization") == expected);
         CHECK(ossmp::v4_additional_headers(list, r.headers) == "abc;zabc");
+        const auto normalized = ossmp::v4_normalize_additional_headers(list, r.headers);
+        CHECK(normalized == std::vector<std::string>{"abc", "zabc"});
         const std::string canonical =
-            ossmp::v4_canonical_request("PUT", r.bucket, r.key, r.query, r.headers, list);
+            ossmp::v4_canonical_request("PUT", r.bucket, r.key, r.query, r.headers, normalized);
         CHECK(canonical ==
               "PUT\n"
               "/bucket/1234%2B-/123/1.txt\n"
@@ -638,6 +640,34 @@ TEST_CASE("V4 canonical headers: trimming, joining, case", "[signer]") {
           "\n"
           "date;user-agent\n"
           "UNSIGNED-PAYLOAD");
+}
+
+TEST_CASE("V4 server side keeps every listed additional header (OSS2 style)", "[signer]") {
+    // OSS2 signs AdditionalHeaders names even when the request lacks them, and writes them
+    // after the Signature item. A server must reproduce its canonical request exactly.
+    auto r = vector_request();
+    r.headers.add("x-oss-date", "20231216T172512Z");
+    const std::vector<std::string> oss2_list = {"abc", "userdefine"};
+    const std::string canonical =
+        ossmp::v4_canonical_request("PUT", r.bucket, r.key, r.query, r.headers, oss2_list);
+    CHECK(canonical.find("\nabc:value\ncontent-type:text/plain\n") != std::string::npos);
+    CHECK(canonical.find("userdefine:") == std::string::npos);
+    CHECK(canonical.ends_with("value\n\nabc;userdefine\nUNSIGNED-PAYLOAD"));
+    const std::string scope = ossmp::v4_scope("20231216", "cn-hangzhou");
+    const std::string sig =
+        ossmp::v4_signature(ossmp::v4_signing_key("sk", "20231216", "cn-hangzhou"),
+                            ossmp::v4_string_to_sign("20231216T172512Z", scope, canonical));
+    const std::string authorization = "OSS4-HMAC-SHA256 Credential=ak/" + scope +
+                                      ", Signature=" + sig + ", AdditionalHeaders=userdefine;abc";
+    const auto auth = ossmp::parse_v4_authorization(authorization);
+    REQUIRE(auth);
+    CHECK(auth->additional_headers == std::vector<std::string>{"userdefine", "abc"});
+    const auto expected =
+        ossmp::v4_expected_signature("sk", *auth, "PUT", r.bucket, r.key, r.query, r.headers);
+    CHECK(expected.canonical_request == canonical);
+    CHECK(expected.signature == sig);
+    // A client normalises the same list: the absent name is dropped.
+    CHECK(ossmp::v4_additional_headers(oss2_list, r.headers) == "abc");
 }
 
 TEST_CASE("V4 signing of Host through AdditionalHeaders uses request.host", "[signer]") {

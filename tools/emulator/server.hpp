@@ -443,12 +443,14 @@ private:
         std::string head = http::serialize_head(r.msg);
         const bool has_body = r.msg.status != 204 && r.msg.status != 304;
         if (r.stream.empty()) {
+            const std::size_t head_size = head.size();
             std::string all = std::move(head);
             if (has_body)
                 all += r.msg.body;
             std::string_view v = all;
-            if (truncate)
-                v = v.substr(0, v.size() / 2);
+            if (truncate) // half the body after the whole head; half the head if no body
+                v = v.substr(0, all.size() > head_size ? head_size + (all.size() - head_size) / 2
+                                                       : head_size / 2);
             bool ok = co_await write_all(c, v);
             if (truncate || !keep_alive) {
                 c.close();

@@ -77,8 +77,9 @@ using body_sink = std::function<void(std::string_view, std::error_code&)>;
 ///
 /// Errors are `ossmp::errc` values (or what a body sink reported); after an error every
 /// `feed` returns 0 with the same error until `reset()`. No exception is thrown for any input
-/// (only `std::bad_alloc` can escape). Memory is bounded by the caps: the header section, one
-/// chunk-size line and the stored body (without a sink).
+/// (only `std::bad_alloc`, and whatever a body sink throws, can escape). Memory is bounded by
+/// the caps: the header section, one chunk-size line and the stored body (without a sink).
+/// Not thread-safe; one parser per connection, reused with `reset()`.
 template <bool IsRequest>
 class basic_parser {
 public:
