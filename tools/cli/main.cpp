@@ -5,10 +5,9 @@
 // Exit codes: 0 ok, 1 service or network error, 2 usage error, 3 integrity error.
 // Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and OSS_SESSION_TOKEN and are
 // never printed.
-#include "ossmp/client.hpp"
+#include "ossmp/client.hpp" // also brings Asio (io_context, co_spawn, awaitable)
 #include "ossmp/crc64.hpp"
 #include "ossmp/credentials.hpp"
-#include "ossmp/detail/asio.hpp"
 #include "ossmp/diagnostics.hpp"
 #include "ossmp/error.hpp"
 #include "ossmp/ops/abort.hpp"

@@ -134,14 +134,44 @@ public:
             return p;
         }
         p.query = std::move(target->query);
-        address(p.host_id, target->path, p.bucket, p.key);
         p.encoding_url =
             query_get(p.query, "encoding-type") == std::optional<std::string_view>("url");
 
-        if (auto err = route(p); err) {
-            p.early = error_reply(p, *err, now);
+        // Addressing, routing and authentication together: a request whose Host names a bucket
+        // and whose path starts with that same bucket is ambiguous (ali-oss with sldEnable sends
+        // `Host: BUCKET.DOMAIN` and a path-style `/BUCKET/KEY`). The virtual-hosted reading comes
+        // first; the path-style one is taken only when it is the one that authenticates.
+        const auto candidates = address(p.host_id, target->path);
+        std::optional<oss_error> first_error;
+        bool resolved = false;
+        for (const auto& [bucket_name, key] : candidates) {
+            p.bucket = bucket_name;
+            p.key = key;
+            p.op = operation::none;
+            p.upload_id.clear();
+            if (auto err = route(p); err) {
+                if (!first_error)
+                    first_error = std::move(err);
+                continue;
+            }
+            auth_request ar{p.method, p.bucket, p.key, p.query, p.headers};
+            if (auto err = authenticate(cfg_, ar, now); err) {
+                if (!first_error)
+                    first_error = std::move(err);
+                continue;
+            }
+            resolved = true;
+            break;
+        }
+        if (!resolved) {
+            p.bucket = candidates.front().first;
+            p.key = candidates.front().second;
+            p.op = operation::none;
+            (void)route(p);
+            p.early = error_reply(p, *first_error, now);
             return p;
         }
+
         p.fault = faults_.decide(p.op);
         const bool has_body =
             head.headers.contains("Transfer-Encoding") ||
@@ -154,11 +184,6 @@ public:
         }
         p.dry_run = p.fault.action == fault_action::truncate;
 
-        auth_request ar{p.method, p.bucket, p.key, p.query, p.headers};
-        if (auto err = authenticate(cfg_, ar, now); err) {
-            p.early = error_reply(p, *err, now);
-            return p;
-        }
         auto* bucket = store_.find_bucket(p.bucket);
         if (!bucket) {
             p.early = error_reply(p, no_such_bucket(p.bucket), now);
@@ -302,9 +327,11 @@ private:
     }
 
     // Bucket from Host `BUCKET.DOMAIN`, or from the first label of any other dotted host name
-    // that is not the server's own (oss-reference 12); else path-style `/BUCKET/KEY`.
-    void address(std::string_view host, const std::string& path, std::string& bucket,
-                 std::string& key) const {
+    // that is not the server's own (oss-reference 12); else path-style `/BUCKET/KEY`. Returns
+    // the (bucket, key) readings to try, in order: a second, path-style reading when the
+    // virtual-hosted bucket is also the first path segment.
+    std::vector<std::pair<std::string, std::string>> address(std::string_view host,
+                                                             const std::string& path) const {
         std::string h = http::to_lower(host);
         std::string_view virtual_bucket;
         const std::string& domain = cfg_.domain;
@@ -318,14 +345,19 @@ private:
         std::string_view rest = path;
         if (!rest.empty() && rest.front() == '/')
             rest.remove_prefix(1);
-        if (!virtual_bucket.empty()) {
-            bucket = std::string(virtual_bucket);
-            key = std::string(rest);
-            return;
-        }
         auto slash = rest.find('/');
-        bucket = std::string(rest.substr(0, slash));
-        key = slash == std::string_view::npos ? std::string() : std::string(rest.substr(slash + 1));
+        std::pair<std::string, std::string> path_style{
+            std::string(rest.substr(0, slash)),
+            slash == std::string_view::npos ? std::string() : std::string(rest.substr(slash + 1))};
+        std::vector<std::pair<std::string, std::string>> out;
+        if (!virtual_bucket.empty()) {
+            out.emplace_back(std::string(virtual_bucket), std::string(rest));
+            if (path_style.first == virtual_bucket)
+                out.push_back(std::move(path_style));
+        } else {
+            out.push_back(std::move(path_style));
+        }
+        return out;
     }
 
     static std::optional<std::string_view> query_get(const std::vector<http::query_param>& q,
