@@ -9,7 +9,8 @@
 // (getrusage RUSAGE_THREAD), so the server's work is not counted.
 //
 // Targets (issue "Speed"): asio_transport with 4 connections >= 0.9x (b); client CPU <= 0.3 s
-// per GiB. Usage: transport_bench [seconds-per-measurement, default 2.5]. Whole run < 60 s.
+// per GiB. Usage: transport_bench [seconds-per-measurement, default 1.0]; 3 interleaved
+// rounds, each figure's best round is reported. Whole run about 20 s (< 60 s).
 #include "ossmp/crc64.hpp"
 #include "ossmp/transport/asio_transport.hpp"
 
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <stdlib.h> // getloadavg
 #include <string>
 #include <string_view>
 #include <thread>
@@ -287,9 +289,12 @@ const char* verdict(bool pass) {
 } // namespace
 
 int main(int argc, char** argv) {
-    double seconds = argc > 1 ? std::atof(argv[1]) : 2.5;
-    if (seconds <= 0 || seconds > 8)
-        seconds = 2.5;
+    // Shared 2-core machines are noisy: measure in interleaved rounds and keep each figure's
+    // best round (the least disturbed one); per-round ratios are printed too.
+    double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
+    if (seconds <= 0 || seconds > 5)
+        seconds = 1.0;
+    constexpr int rounds = 3;
     std::vector<char> source(source_size);
     std::uint64_t x = 0x9E3779B97F4A7C15ULL;
     for (auto& c : source) { // xorshift: incompressible, not all zeros
@@ -298,21 +303,49 @@ int main(int argc, char** argv) {
         x ^= x << 17;
         c = static_cast<char>(x);
     }
-    std::printf("transport_bench: 8 MiB parts, %.1f s per measurement, loopback\n", seconds);
-    auto raw = raw_send(source, 4, false, seconds);
+    double load[3] = {0, 0, 0};
+    if (getloadavg(load, 3) < 0)
+        load[0] = -1;
+    std::printf("transport_bench: 8 MiB parts, %d rounds of %.1f s per figure, loopback, "
+                "load average %.2f\n",
+                rounds, seconds, load[0]);
+    const int counts[] = {1, 2, 4};
+    figure best_raw, best_work, best_t[3];
+    bool crc_ok = true;
+    auto keep = [](figure& best, const figure& f) {
+        if (f.bytes_per_second > best.bytes_per_second)
+            best = f;
+    };
+    for (int r = 0; r < rounds; ++r) {
+        auto raw = raw_send(source, 4, false, seconds);
+        auto work = raw_send(source, 4, true, seconds);
+        keep(best_raw, raw);
+        keep(best_work, work);
+        std::printf("round %d: (a) %7.1f MB/s  (b) %7.1f MB/s", r + 1, raw.bytes_per_second / 1e6,
+                    work.bytes_per_second / 1e6);
+        for (int i = 0; i < 3; ++i) {
+            bool ok = true;
+            auto t = transport_send(source, counts[i], seconds, ok);
+            crc_ok = crc_ok && ok;
+            keep(best_t[i], t);
+            std::printf("  %dc %7.1f MB/s (%.2fx b)", counts[i], t.bytes_per_second / 1e6,
+                        t.bytes_per_second / work.bytes_per_second);
+        }
+        std::printf("\n");
+    }
+    std::printf("best rounds:\n");
     std::printf(
         "(a) raw loopback TCP, 4 connections:            %8.1f MB/s  client CPU %.3f s/GiB\n",
-        raw.bytes_per_second / 1e6, raw.cpu_seconds_per_gib);
-    auto work = raw_send(source, 4, true, seconds);
+        best_raw.bytes_per_second / 1e6, best_raw.cpu_seconds_per_gib);
     std::printf("(b) raw sockets + CRC-64 both ends, 4 conns:    %8.1f MB/s  client CPU %.3f s/GiB"
                 "  (%.2fx of a)\n",
-                work.bytes_per_second / 1e6, work.cpu_seconds_per_gib,
-                work.bytes_per_second / raw.bytes_per_second);
-    bool all_pass = true;
-    for (int c : {1, 2, 4}) {
-        bool crc_ok = true;
-        auto t = transport_send(source, c, seconds, crc_ok);
-        double ratio = t.bytes_per_second / work.bytes_per_second;
+                best_work.bytes_per_second / 1e6, best_work.cpu_seconds_per_gib,
+                best_work.bytes_per_second / best_raw.bytes_per_second);
+    bool all_pass = crc_ok;
+    for (int i = 0; i < 3; ++i) {
+        const auto& t = best_t[i];
+        int c = counts[i];
+        double ratio = t.bytes_per_second / best_work.bytes_per_second;
         std::printf("asio_transport, %d connection%s:                %8.1f MB/s  = %.2fx of (b)", c,
                     c == 1 ? " " : "s", t.bytes_per_second / 1e6, ratio);
         if (c == 4) {
@@ -326,9 +359,10 @@ int main(int argc, char** argv) {
             all_pass = all_pass && pass;
             std::printf("  [target <= 0.300: %s]", verdict(pass));
         }
-        std::printf("%s\n", crc_ok ? "" : "  CRC MISMATCH");
-        all_pass = all_pass && crc_ok;
+        std::printf("\n");
     }
+    if (!crc_ok)
+        std::printf("CRC-64 MISMATCH between client and server\n");
     std::printf("overall: %s\n", verdict(all_pass));
     return 0;
 }

@@ -713,3 +713,36 @@ TEST_CASE("emulator virtual-hosted Host of another domain uses the first label",
     emulator_client p(emu.port(), v4_options());
     CHECK(p.send(make(http::verb::get, "demo", "vh")).body == "v");
 }
+
+TEST_CASE("emulator: Host names the bucket and the path starts with it (ali-oss sldEnable)",
+          "[emulator]") {
+    emulator_process emu(default_args());
+    for (auto version : {signature_version::v1, signature_version::v4}) {
+        auto o = v4_options();
+        o.signing.version = version;
+        emulator_client c(emu.port(), o);
+        // Path-style path, virtual-hosted Host: the path-style reading authenticates.
+        auto put = make(http::verb::put, "demo", "k1");
+        put.set_body("path");
+        c.prepare(put);
+        put.host = "demo.oss-cn-hangzhou.aliyuncs.com";
+        CHECK(c.send_prepared(put).status == 200);
+        auto list = make(http::verb::get, "demo", "", {{"uploads", ""}});
+        c.prepare(list);
+        list.host = "demo.oss-cn-hangzhou.aliyuncs.com";
+        CHECK(c.send_prepared(list).status == 200);
+        // A real virtual-hosted request for key "demo/k2" keeps its meaning.
+        emulator_client vh(emu.port(), [&] {
+            auto v = o;
+            v.addressing = client_options::style::virtual_hosted;
+            return v;
+        }());
+        auto put2 = make(http::verb::put, "demo", "demo/k2");
+        put2.set_body("virtual");
+        CHECK(vh.send(std::move(put2)).status == 200);
+    }
+    emulator_client c(emu.port(), v4_options());
+    CHECK(c.send(make(http::verb::get, "demo", "k1")).body == "path");
+    CHECK(c.send(make(http::verb::get, "demo", "demo/k2")).body == "virtual");
+    check_error(c.send(make(http::verb::get, "demo", "k2")), 404, "NoSuchKey");
+}

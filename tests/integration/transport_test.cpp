@@ -866,3 +866,27 @@ TEST_CASE("connection refused is reported as such", "[transport]") {
     auto out = run_one(io, t, make_get("127.0.0.1:" + std::to_string(port)));
     CHECK(out.ec == asio::error::connection_refused);
 }
+
+TEST_CASE("cancellation right after initiation (while resolving a name)", "[transport]") {
+    test_server server([](const received_request&) { return ok_reply("x"); });
+    asio::io_context io;
+    asio_transport_options o;
+    o.default_port = server.port();
+    asio_transport t(io, o);
+    asio::cancellation_signal signal;
+    outcome out;
+    t.async_round_trip(
+        make_get("localhost"), round_trip_options{},
+        asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, response) {
+            out.ec = ec;
+            ++out.calls;
+        }));
+    signal.emit(asio::cancellation_type::terminal);
+    io.run_for(10s);
+    CHECK(out.calls == 1);
+    CHECK(out.ec == asio::error::operation_aborted);
+    CHECK(server.requests().empty());
+    CHECK(t.idle_connections() == 0);
+    auto after = run_one(io, t, make_get("localhost"));
+    CHECK_FALSE(after.ec);
+}

@@ -166,7 +166,7 @@ constexpr std::string_view main_usage =
     "Commands:\n"
     "  mpu init oss://B/K [--header NAME:VALUE]...       start a multipart upload, print its id\n"
     "  mpu put-part oss://B/K UPLOAD_ID N FILE [--offset O] [--length L] [--md5]\n"
-    "                                                    upload part N, print ETag and CRC-64\n"
+    "                                                    upload part N, print `ETAG CRC64`\n"
     "  mpu complete oss://B/K UPLOAD_ID (--part N:ETAG... | --all) [--acl ACL]\n"
     "  mpu abort oss://B/K UPLOAD_ID\n"
     "  mpu list-parts oss://B/K UPLOAD_ID                one page of parts\n"
@@ -200,7 +200,7 @@ const std::map<std::string, std::string_view, std::less<>> command_usage = {
      "usage: ossmp mpu put-part oss://BUCKET/KEY UPLOAD_ID N FILE [--offset O] [--length L] "
      "[--md5]\n"
      "Uploads bytes O..O+L-1 of FILE (default: from 0 to the end) as part N (1..10000) and\n"
-     "prints the part's ETag and CRC-64. The CRC-64 returned by OSS is checked against the\n"
+     "prints `ETAG CRC64` (one line). The CRC-64 returned by OSS is checked against the\n"
      "bytes sent (exit 3 on mismatch). --md5 also sends Content-MD5.\n"},
     {"mpu complete",
      "usage: ossmp mpu complete oss://BUCKET/KEY UPLOAD_ID (--part N:ETAG... | --all) "
@@ -216,7 +216,7 @@ const std::map<std::string, std::string_view, std::less<>> command_usage = {
                          "Lists one page (up to 1000) of the bucket's in-progress uploads whose\n"
                          "key starts with PREFIX: key, upload id, initiated.\n"},
     {"put", "usage: ossmp put FILE oss://BUCKET/KEY\n"
-            "Uploads FILE (at most 5 GiB) with one PutObject and prints ETag and CRC-64;\n"
+            "Uploads FILE (at most 5 GiB) with one PutObject and prints `ETAG CRC64`;\n"
             "the CRC-64 is checked (exit 3 on mismatch).\n"},
     {"get", "usage: ossmp get oss://BUCKET/KEY FILE|-\n"
             "Downloads the object to FILE (written to FILE.ossmp-part, renamed when complete\n"
@@ -504,11 +504,15 @@ public:
         auto [ec, r] =
             co_await ossmp::async_upload_part(client_, p, o, d, aex::as_tuple(asio::use_awaitable));
         check("UploadPart", ec, d);
-        print(record()
-                  .num("part_number", number)
-                  .str("etag", r.etag)
-                  .str("crc64", ossmp::crc64_to_string(*o.crc64))
-                  .num("size", data.size()));
+        // Text: one line `ETAG CRC64` (scripts take the ETag with `awk '{print $1}'`).
+        if (g_.json)
+            print(record()
+                      .num("part_number", number)
+                      .str("etag", r.etag)
+                      .str("crc64", ossmp::crc64_to_string(*o.crc64))
+                      .num("size", data.size()));
+        else
+            std::cout << r.etag << ' ' << ossmp::crc64_to_string(*o.crc64) << "\n";
         co_return exit_ok;
     }
 
@@ -629,10 +633,13 @@ public:
         auto [ec, r] =
             co_await ossmp::async_put_object(client_, p, o, d, aex::as_tuple(asio::use_awaitable));
         check("PutObject", ec, d);
-        print(record()
-                  .str("etag", r.etag)
-                  .str("crc64", ossmp::crc64_to_string(*o.crc64))
-                  .num("size", data.size()));
+        if (g_.json)
+            print(record()
+                      .str("etag", r.etag)
+                      .str("crc64", ossmp::crc64_to_string(*o.crc64))
+                      .num("size", data.size()));
+        else
+            std::cout << r.etag << ' ' << ossmp::crc64_to_string(*o.crc64) << "\n";
         co_return exit_ok;
     }
 

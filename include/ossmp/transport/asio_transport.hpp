@@ -112,6 +112,9 @@ public:
                     // Connect: resolve (unless an IP literal), TCP connect, TLS handshake.
                     st.connection->arm(pool_->options().connect_timeout);
                     if (!st.connection->endpoints_from_literal(st.connect, st.endpoints)) {
+                        // Asio 1.22 resolvers ignore cancellation slots: cancel by hand.
+                        if (auto slot = self.get_cancellation_state().slot(); slot.is_connected())
+                            slot.template emplace<resolve_canceller>(st.connection.get());
                         ASIO_CORO_YIELD st.connection->resolver.async_resolve(
                             st.connect.host, std::to_string(st.connect.port), std::move(self));
                         if ((ec = check(self, ec)))
@@ -203,6 +206,15 @@ public:
     }
 
 private:
+    /// Installed in the cancellation slot while resolving (cleared on the next resumption).
+    struct resolve_canceller {
+        typename state_type::connection_type* connection;
+        void operator()(asio::cancellation_type type) {
+            if ((type & asio::cancellation_type::terminal) != asio::cancellation_type::none)
+                connection->resolver.cancel();
+        }
+    };
+
     template <class Self>
     static bool cancelled(Self& self) {
         return (self.get_cancellation_state().cancelled() & asio::cancellation_type::terminal) !=
@@ -295,9 +307,19 @@ private:
 /// **Timeouts.** `connect_timeout` bounds resolve + connect + handshake; `stall_timeout` fails a
 /// round trip when no byte moves in either direction for that long. Both -> `errc::timeout`.
 ///
-/// **Threading.** Round trips may be started from any thread; the pool is guarded by a mutex.
-/// Each round trip's steps run on its handler's associated executor (default: the transport's
-/// executor); with a multi-threaded io_context pass a strand as the executor.
+/// **Cancellation.** Terminal cancellation (the handler's associated cancellation slot) works in
+/// every phase: waiting for a pool slot, resolving, connecting, the TLS handshake, writing and
+/// reading. The connection is closed, never pooled, and the handler gets
+/// `asio::error::operation_aborted`.
+///
+/// **Not done.** `Expect: 100-continue` is not waited for (the body follows the head at once;
+/// an interim 100 response is skipped). No HTTP pipelining; one request per connection at a time.
+///
+/// **Threading.** Round trips may be started from any thread (the pool is guarded by a mutex).
+/// A round trip's steps run on its handler's associated executor (default: the transport's),
+/// the timeout watchdog on the transport's executor; these must not run concurrently on
+/// different threads: run the io_context on one thread, or give the transport a strand and
+/// bind handlers to it.
 ///
 /// **Lifetime.** Non-copyable, non-movable. The transport must outlive its round trips; on
 /// destruction it closes its idle connections.
