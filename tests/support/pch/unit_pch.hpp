@@ -1,6 +1,3 @@
-// Precompiled header for meson's unit test build (CMake lists the same headers itself).
+// Precompiled header for meson's test builds (CMake lists the same headers itself).
 #include <catch2/catch.hpp>
-#include <string>
-#include <string_view>
-#include <system_error>
-#include <vector>
+#include <ossmp/ossmp.hpp>
