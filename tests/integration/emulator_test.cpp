@@ -105,7 +105,7 @@ TEST_CASE("emulator multipart upload, V4, path style", "[emulator]") {
 
 TEST_CASE("emulator multipart upload, V1, virtual-hosted, complete-all", "[emulator]") {
     emulator_process emu(default_args());
-    emulator_client c(emu.port(), v1_options(client_options::style::virtual_hosted));
+    emulator_client c(emu.port(), v1_options(raw_client_options::style::virtual_hosted));
     uploader up{c, "other", "k"};
     http::fields meta;
     meta.add("Content-Type", "text/plain");
@@ -401,6 +401,19 @@ TEST_CASE("emulator authentication", "[emulator]") {
         emulator_client c2(emu.port(), o2);
         CHECK(c2.send(make(http::verb::get, "demo", "k")).status == 404);
     }
+    SECTION("V4 AdditionalHeaders (host and a custom header) are verified") {
+        auto o = v4_options();
+        o.signing.additional_headers = {"host", "x-custom"};
+        emulator_client c(emu.port(), o);
+        auto r = make(http::verb::get, "demo", "k");
+        r.headers.add("X-Custom", "v1");
+        c.prepare(r);
+        CHECK(r.headers.get("Authorization").find("AdditionalHeaders=host;x-custom,") !=
+              std::string::npos);
+        CHECK(c.send_prepared(r).status == 404); // signature accepted: the key is missing
+        r.headers.set("X-Custom", "v2");
+        check_error(c.send_prepared(r), 403, "SignatureDoesNotMatch");
+    }
     SECTION("InvalidAccessKeyId") {
         auto o = v4_options();
         o.creds.access_key_id = "NOPE";
@@ -444,7 +457,7 @@ TEST_CASE("emulator authentication", "[emulator]") {
         check_error(none.send(make(http::verb::get, "demo", "k")), 403, "InvalidSecurityToken");
     }
     SECTION("anonymous rejected") {
-        client_options o;
+        raw_client_options o;
         emulator_client c(emu.port(), o);
         check_error(c.send(make(http::verb::get, "demo", "k")), 403, "AccessDenied");
     }
@@ -459,7 +472,7 @@ TEST_CASE("emulator authentication", "[emulator]") {
 
 TEST_CASE("emulator anonymous mode", "[emulator]") {
     emulator_process emu({"--allow-anonymous", "--bucket", "demo"});
-    emulator_client c(emu.port(), client_options{});
+    emulator_client c(emu.port(), raw_client_options{});
     auto put = make(http::verb::put, "demo", "a");
     put.set_body("x");
     CHECK(c.send(std::move(put)).status == 200);
@@ -704,7 +717,7 @@ TEST_CASE("emulator serves many concurrent connections", "[emulator]") {
 
 TEST_CASE("emulator virtual-hosted Host of another domain uses the first label", "[emulator]") {
     emulator_process emu(default_args());
-    auto o = v4_options(client_options::style::virtual_hosted);
+    auto o = v4_options(raw_client_options::style::virtual_hosted);
     o.domain = "example.test:1234";
     emulator_client c(emu.port(), o);
     auto put = make(http::verb::put, "demo", "vh");
@@ -734,7 +747,7 @@ TEST_CASE("emulator: Host names the bucket and the path starts with it (ali-oss 
         // A real virtual-hosted request for key "demo/k2" keeps its meaning.
         emulator_client vh(emu.port(), [&] {
             auto v = o;
-            v.addressing = client_options::style::virtual_hosted;
+            v.addressing = raw_client_options::style::virtual_hosted;
             return v;
         }());
         auto put2 = make(http::verb::put, "demo", "demo/k2");

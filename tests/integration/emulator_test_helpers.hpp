@@ -31,8 +31,8 @@ inline std::vector<std::string> default_args(std::vector<std::string> extra = {}
     return a;
 }
 
-inline client_options v4_options(client_options::style s = client_options::style::path) {
-    client_options o;
+inline raw_client_options v4_options(raw_client_options::style s = raw_client_options::style::path) {
+    raw_client_options o;
     o.addressing = s;
     o.creds.access_key_id = ak;
     o.creds.access_key_secret = sk;
@@ -41,7 +41,7 @@ inline client_options v4_options(client_options::style s = client_options::style
     return o;
 }
 
-inline client_options v1_options(client_options::style s = client_options::style::path) {
+inline raw_client_options v1_options(raw_client_options::style s = raw_client_options::style::path) {
     auto o = v4_options(s);
     o.signing.version = signature_version::v1;
     return o;

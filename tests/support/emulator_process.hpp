@@ -132,7 +132,7 @@ private:
 };
 
 /// How `emulator_client` addresses and signs.
-struct client_options {
+struct raw_client_options {
     enum class style { path, virtual_hosted };
     style addressing = style::path;
     std::string domain = "oss-cn-hangzhou.aliyuncs.com"; ///< for virtual-hosted Host headers
@@ -143,7 +143,7 @@ struct client_options {
 /// A blocking HTTP/1.1 client over one loopback connection (see the file comment).
 class emulator_client {
 public:
-    emulator_client(std::uint16_t port, client_options opts) : port_(port), opts_(std::move(opts)) {
+    emulator_client(std::uint16_t port, raw_client_options opts) : port_(port), opts_(std::move(opts)) {
         if (opts_.signing.region.empty())
             opts_.signing.region = "cn-hangzhou";
     }
@@ -151,13 +151,13 @@ public:
     emulator_client& operator=(const emulator_client&) = delete;
     ~emulator_client() { disconnect(); }
 
-    client_options& options() noexcept { return opts_; }
+    raw_client_options& options() noexcept { return opts_; }
 
     /// Fills host/path for the addressing style, signs (unless anonymous) at `now`.
     void
     prepare(http::request& r,
             std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const {
-        if (opts_.addressing == client_options::style::path) {
+        if (opts_.addressing == raw_client_options::style::path) {
             r.host = "127.0.0.1:" + std::to_string(port_);
             r.path = "/" + r.bucket + "/" + uri::encode_path(r.key);
         } else {
@@ -311,7 +311,7 @@ public:
 
 private:
     std::uint16_t port_;
-    client_options opts_;
+    raw_client_options opts_;
     int fd_ = -1;
     std::string pending_;
     bool got_any_ = false;

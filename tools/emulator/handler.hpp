@@ -43,7 +43,7 @@
 namespace ossmp::emulator {
 
 /// Largest Complete / other XML request body accepted: 10,000 parts of ~100 bytes is 1 MiB;
-/// 16 MiB leaves room for indentation. Larger bodies answer MalformedXML... no: EntityTooLarge.
+/// 16 MiB leaves room for indentation. Larger bodies answer 400 EntityTooLarge.
 inline constexpr std::uint64_t max_xml_body_size = 16 * 1024 * 1024;
 
 /// A reply: the message head (and small body), plus optionally object bytes to stream after

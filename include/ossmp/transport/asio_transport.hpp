@@ -208,6 +208,7 @@ public:
 private:
     /// Installed in the cancellation slot while resolving (cleared on the next resumption).
     struct resolve_canceller {
+        explicit resolve_canceller(typename state_type::connection_type* c) : connection(c) {}
         typename state_type::connection_type* connection;
         void operator()(asio::cancellation_type type) {
             if ((type & asio::cancellation_type::terminal) != asio::cancellation_type::none)
