@@ -31,7 +31,8 @@ inline std::vector<std::string> default_args(std::vector<std::string> extra = {}
     return a;
 }
 
-inline raw_client_options v4_options(raw_client_options::style s = raw_client_options::style::path) {
+inline raw_client_options
+v4_options(raw_client_options::style s = raw_client_options::style::path) {
     raw_client_options o;
     o.addressing = s;
     o.creds.access_key_id = ak;
@@ -41,7 +42,8 @@ inline raw_client_options v4_options(raw_client_options::style s = raw_client_op
     return o;
 }
 
-inline raw_client_options v1_options(raw_client_options::style s = raw_client_options::style::path) {
+inline raw_client_options
+v1_options(raw_client_options::style s = raw_client_options::style::path) {
     auto o = v4_options(s);
     o.signing.version = signature_version::v1;
     return o;

@@ -143,7 +143,8 @@ struct raw_client_options {
 /// A blocking HTTP/1.1 client over one loopback connection (see the file comment).
 class emulator_client {
 public:
-    emulator_client(std::uint16_t port, raw_client_options opts) : port_(port), opts_(std::move(opts)) {
+    emulator_client(std::uint16_t port, raw_client_options opts)
+        : port_(port), opts_(std::move(opts)) {
         if (opts_.signing.region.empty())
             opts_.signing.region = "cn-hangzhou";
     }
