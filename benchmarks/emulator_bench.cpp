@@ -1,0 +1,359 @@
+// emulator_bench: how fast `ossmp-emulator --storage sink` takes bytes, next to raw loopback
+// TCP measured in the same run, and how many small PutObject requests per second it answers.
+//
+//   emulator_bench [PATH/TO/ossmp-emulator]   (default: ../tools/emulator/ossmp-emulator
+//                                              relative to this program)
+//
+// Figures (one line each: name, measured, target, PASS|MISS):
+//   raw loopback TCP      4 connections, 8 MiB writes, a receiver thread per connection that
+//                         reads into a 1 MiB buffer and discards: the limit.
+//   sink UploadPart       the same 4 connections' worth of 8 MiB UploadPart requests (signed V4,
+//                         head + body in one writev) to the emulator, which parses, CRC-64s and
+//                         discards each body; target >= 0.9x raw loopback TCP.
+//   small PutObject       1 KiB PutObject requests, 4 keep-alive connections, one request in
+//                         flight per connection, signed per request: requests/s (information).
+// The client side uses blocking sockets and pre-built bodies so that it costs as little as
+// possible; the emulator runs in its own process. Bounded: about 20 s in all.
+#include "ossmp/credentials.hpp"
+#include "ossmp/endpoint.hpp"
+#include "ossmp/http/parser.hpp"
+#include "ossmp/http/serializer.hpp"
+#include "ossmp/requests.hpp"
+#include "ossmp/signer.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr std::size_t part_size = 8 * 1024 * 1024;
+constexpr int connections = 4;
+constexpr double seconds_per_figure = 4.0;
+
+[[noreturn]] void die(const char* what) {
+    std::perror(what);
+    std::exit(1);
+}
+
+int connect_to(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        die("socket");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        die("connect");
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+void write_all(int fd, std::span<iovec> iov) {
+    std::size_t i = 0;
+    while (i < iov.size()) {
+        ssize_t n = ::writev(fd, iov.data() + i, static_cast<int>(iov.size() - i));
+        if (n < 0)
+            die("writev");
+        auto left = static_cast<std::size_t>(n);
+        while (i < iov.size() && left >= iov[i].iov_len) {
+            left -= iov[i].iov_len;
+            ++i;
+        }
+        if (i < iov.size()) {
+            iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
+            iov[i].iov_len -= left;
+        }
+    }
+}
+
+/// Raw loopback TCP: a listener whose per-connection threads read and discard.
+double raw_tcp_gbps(const std::string& body) {
+    int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd, 16) != 0)
+        die("bind/listen");
+    socklen_t len = sizeof a;
+    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+    const std::uint16_t port = ntohs(a.sin_port);
+    std::vector<std::thread> readers;
+    std::thread acceptor([&] {
+        for (int i = 0; i < connections; ++i) {
+            int fd = ::accept(lfd, nullptr, nullptr);
+            readers.emplace_back([fd] {
+                std::vector<char> buf(1 << 20);
+                while (::read(fd, buf.data(), buf.size()) > 0) {
+                }
+                ::close(fd);
+            });
+        }
+    });
+    std::atomic<std::uint64_t> sent{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> senders;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int c = 0; c < connections; ++c) {
+        senders.emplace_back([&] {
+            int fd = connect_to(port);
+            while (!stop.load(std::memory_order_relaxed)) {
+                iovec iov{const_cast<char*>(body.data()), body.size()};
+                write_all(fd, std::span<iovec>(&iov, 1));
+                sent += body.size();
+            }
+            ::close(fd);
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_per_figure));
+    stop = true;
+    for (auto& t : senders)
+        t.join();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    acceptor.join();
+    for (auto& t : readers)
+        t.join();
+    ::close(lfd);
+    return static_cast<double>(sent.load()) / secs / 1e9;
+}
+
+struct emulator {
+    pid_t pid = -1;
+    std::uint16_t port = 0;
+};
+
+emulator start_emulator(const std::string& path) {
+    int pipefd[2];
+    if (::pipe(pipefd) != 0)
+        die("pipe");
+    pid_t pid = ::fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        ::dup2(pipefd[1], 1);
+        ::close(pipefd[0]);
+        ::execl(path.c_str(), path.c_str(), "--listen", "127.0.0.1:0", "--storage", "sink",
+                "--bucket", "bench", "--credentials", "bench-ak:bench-sk",
+                static_cast<char*>(nullptr));
+        std::perror("exec ossmp-emulator");
+        std::_Exit(127);
+    }
+    ::close(pipefd[1]);
+    std::string line;
+    char c;
+    while (::read(pipefd[0], &c, 1) == 1 && c != '\n')
+        line.push_back(c);
+    // Keep draining its stdout: a closed pipe would kill it with SIGPIPE on its next line.
+    std::thread([fd = pipefd[0]] {
+        char buf[4096];
+        while (::read(fd, buf, sizeof buf) > 0) {
+        }
+        ::close(fd);
+    }).detach();
+    const std::string prefix = "ossmp-emulator listening on http://127.0.0.1:";
+    if (line.rfind(prefix, 0) != 0) {
+        std::fprintf(stderr, "emulator did not start: '%s'\n", line.c_str());
+        std::exit(1);
+    }
+    return {pid, static_cast<std::uint16_t>(std::stoi(line.substr(prefix.size())))};
+}
+
+/// One keep-alive client connection that sends signed requests and reads the replies.
+class client_connection {
+public:
+    explicit client_connection(std::uint16_t port) : fd_(connect_to(port)) {
+        ossmp::parse_endpoint("http://127.0.0.1:" + std::to_string(port), endpoint_);
+        so_.region = "cn-hangzhou";
+    }
+    ~client_connection() { ::close(fd_); }
+
+    /// Sends `req` (built, not yet addressed or signed) and waits for the reply; returns status.
+    unsigned send(ossmp::http::request& req) {
+        endpoint_.apply(req);
+        if (ossmp::sign(req, creds_, so_, std::chrono::system_clock::now(), cache_))
+            die("sign");
+        const std::string head = ossmp::http::serialize_head(req);
+        const auto body = req.body();
+        iovec iov[2] = {{const_cast<char*>(head.data()), head.size()},
+                        {const_cast<char*>(body.data()), body.size()}};
+        write_all(fd_, std::span<iovec>(iov, body.empty() ? 1 : 2));
+        ossmp::http::response_parser parser;
+        std::error_code ec;
+        while (!parser.done()) {
+            if (pending_.empty()) {
+                char buf[16384];
+                ssize_t n = ::read(fd_, buf, sizeof buf);
+                if (n <= 0)
+                    die("read reply");
+                pending_.assign(buf, static_cast<std::size_t>(n));
+            }
+            auto used = parser.feed(pending_, ec);
+            if (ec) {
+                std::fprintf(stderr, "bad reply: %s\n", ec.message().c_str());
+                std::exit(1);
+            }
+            pending_.erase(0, used);
+        }
+        return parser.get().status;
+    }
+
+private:
+    int fd_;
+    std::string pending_;
+    ossmp::endpoint endpoint_;
+    ossmp::credentials creds_{"bench-ak", "bench-sk", ""};
+    ossmp::sign_options so_;
+    ossmp::v4_key_cache cache_;
+};
+
+template <class Fn>
+double run_connections(Fn per_connection) {
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> count{0};
+    std::vector<std::thread> threads;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < connections; ++i)
+        threads.emplace_back([&] { per_connection(stop, count); });
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_per_figure));
+    stop = true;
+    for (auto& t : threads)
+        t.join();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return static_cast<double>(count.load()) / secs;
+}
+
+void print(const char* name, double value, const char* unit, const char* target, bool pass) {
+    std::printf("%-40s %12.3f %-6s target %-14s %s\n", name, value, unit, target,
+                target[0] == '-' ? "INFO" : (pass ? "PASS" : "MISS"));
+    std::fflush(stdout);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    ::signal(SIGPIPE, SIG_IGN);
+    std::string path =
+        argc > 1
+            ? argv[1]
+            : (std::filesystem::path(argv[0]).parent_path() / "../tools/emulator/ossmp-emulator")
+                  .string();
+    const std::string body(part_size, 'x');
+    const double raw = raw_tcp_gbps(body);
+    print("raw loopback TCP (4 conn, 8 MiB writes)", raw, "GB/s", "-", true);
+
+    emulator emu = start_emulator(path);
+
+    // One upload id for all parts: initiate, and read the id from the XML reply.
+    std::string upload_id;
+    {
+        int fd = connect_to(emu.port);
+        ossmp::endpoint ep;
+        ossmp::parse_endpoint("http://127.0.0.1:" + std::to_string(emu.port), ep);
+        ossmp::initiate_params p;
+        p.bucket = "bench";
+        p.key = "big.bin";
+        ossmp::http::request req;
+        ossmp::make_initiate_request(p, req);
+        ep.apply(req);
+        ossmp::sign_options so;
+        so.region = "cn-hangzhou";
+        ossmp::sign(req, ossmp::credentials{"bench-ak", "bench-sk", ""}, so,
+                    std::chrono::system_clock::now());
+        const std::string head = ossmp::http::serialize_head(req);
+        if (std::getenv("EMULATOR_BENCH_DEBUG"))
+            std::fprintf(stderr, "%s", head.c_str());
+        iovec iov{const_cast<char*>(head.data()), head.size()};
+        write_all(fd, std::span<iovec>(&iov, 1));
+        ossmp::http::response_parser parser;
+        std::error_code ec;
+        char buf[16384];
+        while (!parser.done() && !ec) {
+            ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n <= 0)
+                die("read initiate reply");
+            // feed() stops after the header section: feed the rest of the chunk too.
+            std::string_view chunk(buf, static_cast<std::size_t>(n));
+            while (!chunk.empty() && !parser.done() && !ec)
+                chunk.remove_prefix(parser.feed(chunk, ec));
+        }
+        const std::string& xml = parser.get().body;
+        auto b = xml.find("<UploadId>"), e = xml.find("</UploadId>");
+        if (ec || b == std::string::npos || e == std::string::npos) {
+            std::fprintf(stderr, "initiate failed: %s\n", xml.c_str());
+            return 1;
+        }
+        upload_id = xml.substr(b + 10, e - b - 10);
+        ::close(fd);
+    }
+
+    std::atomic<int> next_part{1};
+    std::atomic<bool> failed{false};
+    const double parts_per_s =
+        run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& count) {
+            client_connection c(emu.port);
+            while (!stop.load(std::memory_order_relaxed)) {
+                ossmp::upload_part_params p;
+                p.bucket = "bench";
+                p.key = "big.bin";
+                p.upload_id = upload_id;
+                p.part_number = (next_part++ % 10000) + 1;
+                p.data = std::as_bytes(std::span<const char>(body.data(), body.size()));
+                ossmp::http::request req;
+                ossmp::make_upload_part_request(p, req);
+                if (c.send(req) != 200)
+                    failed = true;
+                ++count;
+            }
+        });
+    const double sink = parts_per_s * static_cast<double>(part_size) / 1e9;
+    print("sink UploadPart (4 conn, 8 MiB parts)", sink, "GB/s", "-", true);
+    print("sink / raw loopback TCP", sink / raw, "x", ">= 0.9", sink / raw >= 0.9);
+
+    const std::string small(1024, 's');
+    std::atomic<int> next_key{0};
+    const double puts =
+        run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& count) {
+            client_connection c(emu.port);
+            while (!stop.load(std::memory_order_relaxed)) {
+                ossmp::put_object_params p;
+                p.bucket = "bench";
+                p.key = "small/" + std::to_string(next_key++ % 1000);
+                p.data = std::as_bytes(std::span<const char>(small.data(), small.size()));
+                ossmp::http::request req;
+                ossmp::make_put_object_request(p, req);
+                if (c.send(req) != 200)
+                    failed = true;
+                ++count;
+            }
+        });
+    print("small PutObject 1 KiB (4 conn)", puts, "req/s", "-", true);
+
+    ::kill(emu.pid, SIGTERM);
+    int st = 0;
+    ::waitpid(emu.pid, &st, 0);
+    if (failed) {
+        std::fprintf(stderr, "some requests failed\n");
+        return 1;
+    }
+    return 0;
+}
