@@ -12,12 +12,12 @@ namespace ossmp {
 /// client (2xx too: status and request id); the Error fields only for non-2xx. Never contains
 /// credentials: the request side is not recorded here.
 struct diagnostics {
-    unsigned http_status = 0;  ///< HTTP status code, 0 if no response was received
-    std::string code;          ///< OSS `Code` (raw string, also for codes ossmp does not know)
-    std::string message;       ///< OSS `Message`
-    std::string request_id;    ///< `RequestId` element, else the `x-oss-request-id` header
-    std::string host_id;       ///< `HostId`
-    std::string ec;            ///< `EC` element, else the `x-oss-ec` header
+    unsigned http_status = 0; ///< HTTP status code, 0 if no response was received
+    std::string code;         ///< OSS `Code` (raw string, also for codes ossmp does not know)
+    std::string message;      ///< OSS `Message`
+    std::string request_id;   ///< `RequestId` element, else the `x-oss-request-id` header
+    std::string host_id;      ///< `HostId`
+    std::string ec;           ///< `EC` element, else the `x-oss-ec` header
     /// Every other child of <Error> in document order (ArgumentName, UploadId, StringToSign...).
     std::vector<std::pair<std::string, std::string>> extra;
 
@@ -31,7 +31,8 @@ struct diagnostics {
 
     void clear() { *this = diagnostics{}; }
 
-    /// One line for logs and exception messages: "Code (HTTP 404): Message [RequestId=..., EC=...]".
+    /// One line for logs and exception messages: "Code (HTTP 404): Message [RequestId=...,
+    /// EC=...]".
     std::string to_string() const {
         std::string s = code.empty() ? std::string("HTTP") : code;
         s += " (HTTP " + std::to_string(http_status) + ")";

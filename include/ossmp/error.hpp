@@ -60,9 +60,9 @@ enum class errc {
     bad_header_value,      ///< a header the protocol requires has a value that does not parse
 
     // Integrity.
-    crc_mismatch = 300, ///< x-oss-hash-crc64ecma differs from the CRC-64 of the bytes
-    md5_mismatch,       ///< returned ETag / Content-MD5 differs from the MD5 of the bytes
-    source_changed,     ///< a file changed while it was being uploaded (size or mtime)
+    crc_mismatch = 300,  ///< x-oss-hash-crc64ecma differs from the CRC-64 of the bytes
+    md5_mismatch,        ///< returned ETag / Content-MD5 differs from the MD5 of the bytes
+    source_changed,      ///< a file changed while it was being uploaded (size or mtime)
     checkpoint_mismatch, ///< a checkpoint belongs to another file, object or part size
     checkpoint_corrupt,  ///< a checkpoint fails its self-checksum or does not parse
 
@@ -117,49 +117,92 @@ public:
     const char* name() const noexcept override { return "ossmp"; }
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
-        case errc::invalid_argument: return "invalid argument";
-        case errc::empty_key: return "object key is empty";
-        case errc::key_too_long: return "object key is longer than 1023 bytes";
-        case errc::invalid_key: return "object key starts with '/' or '\\' or is not UTF-8";
-        case errc::invalid_bucket_name: return "invalid bucket name";
-        case errc::invalid_part_number: return "part number outside 1..10000";
-        case errc::part_too_small: return "part smaller than 100 KiB (only the last may be)";
-        case errc::part_too_large: return "part larger than 5 GiB";
-        case errc::empty_part_list: return "part list is empty";
-        case errc::duplicate_part_number: return "duplicate part number in part list";
-        case errc::too_many_parts: return "more than 10000 parts";
-        case errc::empty_upload_id: return "upload id is empty";
-        case errc::invalid_endpoint: return "invalid endpoint";
-        case errc::missing_region: return "V4 signing needs a region";
-        case errc::missing_credentials: return "no credentials";
-        case errc::invalid_range: return "invalid byte range";
-        case errc::invalid_header: return "invalid header name or value";
-        case errc::malformed_xml: return "malformed XML in response";
-        case errc::xml_too_large: return "XML document exceeds the size cap";
-        case errc::unexpected_xml_root: return "unexpected XML root element";
-        case errc::missing_xml_element: return "required XML element missing";
-        case errc::bad_xml_number: return "XML element is not a valid number";
-        case errc::bad_xml_value: return "XML element has an invalid value";
-        case errc::bad_status_line: return "malformed HTTP status line";
-        case errc::bad_request_line: return "malformed HTTP request line";
-        case errc::bad_version: return "unsupported HTTP version";
-        case errc::bad_header: return "malformed HTTP header";
-        case errc::header_too_large: return "HTTP header section too large";
-        case errc::too_many_headers: return "too many HTTP headers";
-        case errc::bad_content_length: return "invalid Content-Length";
-        case errc::bad_transfer_encoding: return "invalid Transfer-Encoding";
-        case errc::bad_chunk: return "malformed chunked body";
-        case errc::body_too_large: return "HTTP body too large";
-        case errc::unexpected_eof: return "connection closed before the message ended";
-        case errc::missing_header: return "required response header missing";
-        case errc::bad_header_value: return "response header has an invalid value";
-        case errc::crc_mismatch: return "CRC-64 mismatch";
-        case errc::md5_mismatch: return "MD5 mismatch";
-        case errc::source_changed: return "source changed during upload";
-        case errc::checkpoint_mismatch: return "checkpoint belongs to another upload";
-        case errc::checkpoint_corrupt: return "checkpoint is corrupt";
-        case errc::timeout: return "timed out";
-        case errc::upload_aborted: return "upload aborted";
+        case errc::invalid_argument:
+            return "invalid argument";
+        case errc::empty_key:
+            return "object key is empty";
+        case errc::key_too_long:
+            return "object key is longer than 1023 bytes";
+        case errc::invalid_key:
+            return "object key starts with '/' or '\\' or is not UTF-8";
+        case errc::invalid_bucket_name:
+            return "invalid bucket name";
+        case errc::invalid_part_number:
+            return "part number outside 1..10000";
+        case errc::part_too_small:
+            return "part smaller than 100 KiB (only the last may be)";
+        case errc::part_too_large:
+            return "part larger than 5 GiB";
+        case errc::empty_part_list:
+            return "part list is empty";
+        case errc::duplicate_part_number:
+            return "duplicate part number in part list";
+        case errc::too_many_parts:
+            return "more than 10000 parts";
+        case errc::empty_upload_id:
+            return "upload id is empty";
+        case errc::invalid_endpoint:
+            return "invalid endpoint";
+        case errc::missing_region:
+            return "V4 signing needs a region";
+        case errc::missing_credentials:
+            return "no credentials";
+        case errc::invalid_range:
+            return "invalid byte range";
+        case errc::invalid_header:
+            return "invalid header name or value";
+        case errc::malformed_xml:
+            return "malformed XML in response";
+        case errc::xml_too_large:
+            return "XML document exceeds the size cap";
+        case errc::unexpected_xml_root:
+            return "unexpected XML root element";
+        case errc::missing_xml_element:
+            return "required XML element missing";
+        case errc::bad_xml_number:
+            return "XML element is not a valid number";
+        case errc::bad_xml_value:
+            return "XML element has an invalid value";
+        case errc::bad_status_line:
+            return "malformed HTTP status line";
+        case errc::bad_request_line:
+            return "malformed HTTP request line";
+        case errc::bad_version:
+            return "unsupported HTTP version";
+        case errc::bad_header:
+            return "malformed HTTP header";
+        case errc::header_too_large:
+            return "HTTP header section too large";
+        case errc::too_many_headers:
+            return "too many HTTP headers";
+        case errc::bad_content_length:
+            return "invalid Content-Length";
+        case errc::bad_transfer_encoding:
+            return "invalid Transfer-Encoding";
+        case errc::bad_chunk:
+            return "malformed chunked body";
+        case errc::body_too_large:
+            return "HTTP body too large";
+        case errc::unexpected_eof:
+            return "connection closed before the message ended";
+        case errc::missing_header:
+            return "required response header missing";
+        case errc::bad_header_value:
+            return "response header has an invalid value";
+        case errc::crc_mismatch:
+            return "CRC-64 mismatch";
+        case errc::md5_mismatch:
+            return "MD5 mismatch";
+        case errc::source_changed:
+            return "source changed during upload";
+        case errc::checkpoint_mismatch:
+            return "checkpoint belongs to another upload";
+        case errc::checkpoint_corrupt:
+            return "checkpoint is corrupt";
+        case errc::timeout:
+            return "timed out";
+        case errc::upload_aborted:
+            return "upload aborted";
         }
         return "unknown ossmp error";
     }
@@ -266,10 +309,14 @@ inline service_errc service_errc_for(unsigned status, std::string_view code) noe
     if (e != service_errc::unknown)
         return e;
     switch (status) {
-    case 408: return service_errc::request_timeout;
-    case 429: return service_errc::too_many_requests;
-    case 503: return service_errc::service_unavailable;
-    default: return status >= 500 ? service_errc::internal_error : service_errc::unknown;
+    case 408:
+        return service_errc::request_timeout;
+    case 429:
+        return service_errc::too_many_requests;
+    case 503:
+        return service_errc::service_unavailable;
+    default:
+        return status >= 500 ? service_errc::internal_error : service_errc::unknown;
     }
 }
 
@@ -288,8 +335,10 @@ inline bool is_retryable(const std::error_code& ec) noexcept {
         case service_errc::request_timeout:
         case service_errc::request_time_too_skewed:
         case service_errc::bad_request:
-        case service_errc::too_many_requests: return true;
-        default: return false;
+        case service_errc::too_many_requests:
+            return true;
+        default:
+            return false;
         }
     }
     if (ec.category() == errc_category()) {
@@ -297,8 +346,10 @@ inline bool is_retryable(const std::error_code& ec) noexcept {
         case errc::crc_mismatch:
         case errc::md5_mismatch:
         case errc::unexpected_eof:
-        case errc::timeout: return true;
-        default: return false;
+        case errc::timeout:
+            return true;
+        default:
+            return false;
         }
     }
     // System (and asio's system) category: connection-level failures.

@@ -23,7 +23,8 @@ struct round_trip_options {
     /// Setting `ec` aborts the round trip with that error (the connection is closed).
     /// Error (non-2xx) response bodies are always stored, so they can be parsed.
     std::function<void(std::string_view bytes, std::error_code& ec)> body_sink;
-    /// Cap on a stored response body; 0 means the transport's default. Larger -> errc::body_too_large.
+    /// Cap on a stored response body; 0 means the transport's default. Larger ->
+    /// errc::body_too_large.
     std::size_t max_body_size = 0;
 };
 
@@ -61,15 +62,18 @@ concept transport = requires(T& t, http::request req, const round_trip_options& 
 /// Readable diagnostics for a type that is not a transport: `static_assert(check_transport<T>())`.
 template <class T>
 constexpr bool check_transport() {
-    static_assert(requires { typename T::executor_type; },
-                  "ossmp transport: the type needs a nested executor_type");
-    static_assert(requires(T& t) { t.get_executor(); },
-                  "ossmp transport: the type needs get_executor()");
-    static_assert(requires(T& t, http::request req, const round_trip_options& opt,
-                           detail::round_trip_handler_archetype h) {
-        t.async_round_trip(std::move(req), opt, std::move(h));
-    }, "ossmp transport: the type needs async_round_trip(http::request, const "
-       "round_trip_options&, Token) completing with void(std::error_code, http::response)");
+    static_assert(
+        requires { typename T::executor_type; },
+        "ossmp transport: the type needs a nested executor_type");
+    static_assert(
+        requires(T & t) { t.get_executor(); }, "ossmp transport: the type needs get_executor()");
+    static_assert(
+        requires(T & t, http::request req, const round_trip_options& opt,
+                 detail::round_trip_handler_archetype h) {
+            t.async_round_trip(std::move(req), opt, std::move(h));
+        },
+        "ossmp transport: the type needs async_round_trip(http::request, const "
+        "round_trip_options&, Token) completing with void(std::error_code, http::response)");
     return transport<T>;
 }
 

@@ -14,8 +14,8 @@
 namespace ossmp::uri {
 
 inline constexpr bool is_unreserved(unsigned char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 /// Appends the percent-encoding of `s` to `out`. With `keep_slash`, '/' stays literal
@@ -42,7 +42,9 @@ inline std::string encode(std::string_view s, bool keep_slash = false) {
 }
 
 /// Percent-encodes a path: '/' is kept.
-inline std::string encode_path(std::string_view s) { return encode(s, true); }
+inline std::string encode_path(std::string_view s) {
+    return encode(s, true);
+}
 
 namespace detail {
 inline constexpr int hex_value(char c) noexcept {
@@ -122,7 +124,7 @@ inline std::optional<std::vector<http::query_param>> parse_query(std::string_vie
 
 /// Splits an origin-form target into its decoded path and its query parameters.
 struct split_target_result {
-    std::string path;  ///< decoded ('+' stays '+')
+    std::string path; ///< decoded ('+' stays '+')
     std::vector<http::query_param> query;
 };
 

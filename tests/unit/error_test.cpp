@@ -61,8 +61,9 @@ TEST_CASE("percent-encoding", "[uri]") {
     using ossmp::uri::encode;
     CHECK(encode("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~") ==
           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~");
-    CHECK(encode("`!@#$%^&*()+={}[]:;'\\|<>,?/ \"") ==
-          "%60%21%40%23%24%25%5E%26%2A%28%29%2B%3D%7B%7D%5B%5D%3A%3B%27%5C%7C%3C%3E%2C%3F%2F%20%22");
+    CHECK(
+        encode("`!@#$%^&*()+={}[]:;'\\|<>,?/ \"") ==
+        "%60%21%40%23%24%25%5E%26%2A%28%29%2B%3D%7B%7D%5B%5D%3A%3B%27%5C%7C%3C%3E%2C%3F%2F%20%22");
     CHECK(ossmp::uri::encode_path("`!@#$%^&*()+={}[]:;'\\|<>,?/ \"") ==
           "%60%21%40%23%24%25%5E%26%2A%28%29%2B%3D%7B%7D%5B%5D%3A%3B%27%5C%7C%3C%3E%2C%3F/%20%22");
     CHECK(encode("hello world!") == "hello%20world%21");

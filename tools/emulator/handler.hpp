@@ -23,6 +23,7 @@
 #include "ossmp/crc64.hpp"
 #include "ossmp/crypto.hpp"
 #include "ossmp/http/message.hpp"
+#include "ossmp/http/serializer.hpp"
 #include "ossmp/time.hpp"
 #include "ossmp/uri.hpp"
 #include "ossmp/validate.hpp"
@@ -1097,40 +1098,10 @@ public:
         return r;
     }
 
-    /// The reason phrase for the status codes the emulator uses.
+    /// The reason phrase for the status codes the emulator uses (the serializer's table).
     static std::string reason(unsigned status) {
-        switch (status) {
-        case 100:
-            return "Continue";
-        case 200:
-            return "OK";
-        case 204:
-            return "No Content";
-        case 206:
-            return "Partial Content";
-        case 400:
-            return "Bad Request";
-        case 403:
-            return "Forbidden";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 409:
-            return "Conflict";
-        case 411:
-            return "Length Required";
-        case 416:
-            return "Requested Range Not Satisfiable";
-        case 500:
-            return "Internal Server Error";
-        case 501:
-            return "Not Implemented";
-        case 503:
-            return "Service Unavailable";
-        default:
-            return "Unknown";
-        }
+        auto r = http::reason_phrase(status);
+        return r.empty() ? std::string("Unknown") : std::string(r);
     }
 
 private:

@@ -107,11 +107,16 @@ enum class verb { get, head, put, post, delete_ };
 
 inline constexpr std::string_view to_string(verb v) noexcept {
     switch (v) {
-    case verb::get: return "GET";
-    case verb::head: return "HEAD";
-    case verb::put: return "PUT";
-    case verb::post: return "POST";
-    case verb::delete_: return "DELETE";
+    case verb::get:
+        return "GET";
+    case verb::head:
+        return "HEAD";
+    case verb::put:
+        return "PUT";
+    case verb::post:
+        return "POST";
+    case verb::delete_:
+        return "DELETE";
     }
     return "GET";
 }
@@ -134,12 +139,12 @@ struct query_param {
 class request {
 public:
     verb method = verb::get;
-    std::string bucket;              ///< decoded bucket name; empty for service-level requests
-    std::string key;                 ///< decoded object key; empty for bucket-level requests
-    std::vector<query_param> query;  ///< decoded, in wire order
-    fields headers;                  ///< without Host and Content-Length (serializer adds them)
-    std::string host;                ///< Host header value ("bucket.endpoint[:port]")
-    std::string path = "/";          ///< wire path, percent-encoded
+    std::string bucket;             ///< decoded bucket name; empty for service-level requests
+    std::string key;                ///< decoded object key; empty for bucket-level requests
+    std::vector<query_param> query; ///< decoded, in wire order
+    fields headers;                 ///< without Host and Content-Length (serializer adds them)
+    std::string host;               ///< Host header value ("bucket.endpoint[:port]")
+    std::string path = "/";         ///< wire path, percent-encoded
 
     request() = default;
 
@@ -173,7 +178,7 @@ private:
 struct response {
     unsigned status = 0;
     std::string reason;
-    int version_minor = 1;  ///< 0 for HTTP/1.0, 1 for HTTP/1.1
+    int version_minor = 1; ///< 0 for HTTP/1.0, 1 for HTTP/1.1
     fields headers;
     std::string body;
 
@@ -182,11 +187,11 @@ struct response {
 
 /// A request as a server receives it.
 struct incoming_request {
-    std::string method;  ///< as sent (upper case expected, not normalised)
-    std::string target;  ///< origin-form target as sent, still percent-encoded
+    std::string method; ///< as sent (upper case expected, not normalised)
+    std::string target; ///< origin-form target as sent, still percent-encoded
     int version_minor = 1;
     fields headers;
-    std::string body;    ///< de-chunked body
+    std::string body; ///< de-chunked body
 };
 
 } // namespace ossmp::http
