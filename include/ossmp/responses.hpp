@@ -19,6 +19,7 @@
 #include "ossmp/crypto.hpp"
 #include "ossmp/diagnostics.hpp"
 #include "ossmp/error.hpp"
+#include "ossmp/http/chars.hpp"
 #include "ossmp/http/message.hpp"
 #include "ossmp/model.hpp"
 #include "ossmp/time.hpp"
@@ -77,13 +78,7 @@ inline void begin_success(const http::response& r, diagnostics& diag) {
     diag.request_id = std::string(r.headers.get("x-oss-request-id"));
 }
 
-inline std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
+using http::trim_ows;
 
 // Strict unsigned decimal header value (x-oss-hash-crc64ecma, Content-Length): digits only,
 // surrounding optional whitespace (RFC 9110 OWS) ignored, no overflow.

@@ -21,6 +21,7 @@
 #include "ossmp/crypto.hpp"
 #include "ossmp/endpoint.hpp"
 #include "ossmp/error.hpp"
+#include "ossmp/http/chars.hpp"
 #include "ossmp/http/message.hpp"
 #include "ossmp/time.hpp"
 #include "ossmp/uri.hpp"
@@ -63,8 +64,10 @@ using v4_key = std::array<std::uint8_t, 32>;
 
 namespace detail {
 
+// The HTTP layer's character helpers (one definition of OWS and of ASCII lower-casing).
+using http::trim_ows;
 inline constexpr char lower_ascii(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return http::detail::ascii_lower(c);
 }
 
 inline constexpr bool istarts_with(std::string_view s, std::string_view lower_prefix) noexcept {
@@ -82,14 +85,6 @@ inline constexpr int icompare(std::string_view a, std::string_view b) noexcept {
             return ca < cb ? -1 : 1;
     }
     return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
-}
-
-inline constexpr std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
 }
 
 inline void append_lower(std::string& out, std::string_view s) {
