@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -46,6 +47,14 @@ inline constexpr std::size_t transport_read_buffer_size = 256 * 1024;
 /// of the composed operation: when the deadline passes it closes the socket, the pending I/O
 /// fails, and the operation reports errc::timeout because `timed_out()` is set. Its handler
 /// keeps the connection alive through a shared_ptr.
+///
+/// Threading: the I/O objects' executor is the connection's own strand when the transport's
+/// executor type can hold one (see `transport_pool::make_connection`). The round trip that owns
+/// the connection runs every step on that executor, and so does the watchdog, so the two never
+/// touch the socket at the same time even when the io_context runs on several threads. An idle
+/// connection is touched only by the pool (under its mutex) and, at most, by a watchdog handler
+/// that was cancelled but not yet run; that handler sees `no_deadline` and only clears the
+/// atomic `watchdog_running_`, so the pool may close an idle connection from any thread.
 template <class Executor>
 class transport_connection : public std::enable_shared_from_this<transport_connection<Executor>> {
 public:
@@ -63,6 +72,9 @@ public:
 
     transport_connection(const transport_connection&) = delete;
     transport_connection& operator=(const transport_connection&) = delete;
+
+    /// The executor every step of a round trip on this connection runs on (its strand).
+    Executor executor() { return watchdog_.get_executor(); }
 
     socket_type socket;
     resolver_type resolver;
@@ -109,7 +121,7 @@ public:
         timed_out_ = false;
         auto deadline = to_ticks(clock::now() + d);
         deadline_.store(deadline);
-        if (!watchdog_running_)
+        if (!watchdog_running_.load())
             start_watchdog();
         else if (deadline < timer_expiry_)
             watchdog_.cancel(); // the handler re-arms at the earlier deadline
@@ -123,7 +135,7 @@ public:
     void disarm() {
         deadline_.store(no_deadline);
         stall_ = std::chrono::milliseconds::zero();
-        if (watchdog_running_)
+        if (watchdog_running_.load())
             watchdog_.cancel();
     }
     /// True when the watchdog closed the connection.
@@ -148,7 +160,7 @@ private:
     void disarm_noexcept() noexcept {
         deadline_.store(no_deadline);
         stall_ = std::chrono::milliseconds::zero();
-        if (watchdog_running_) {
+        if (watchdog_running_.load()) {
             try {
                 watchdog_.cancel();
             } catch (...) {
@@ -157,7 +169,7 @@ private:
     }
 
     void start_watchdog() {
-        watchdog_running_ = true;
+        watchdog_running_.store(true);
         timer_expiry_ = deadline_.load();
         watchdog_.expires_at(clock::time_point(clock::duration(timer_expiry_)));
         watchdog_.async_wait(
@@ -165,7 +177,7 @@ private:
     }
 
     void on_watchdog() {
-        watchdog_running_ = false;
+        watchdog_running_.store(false);
         auto deadline = deadline_.load();
         if (deadline == no_deadline)
             return;
@@ -184,27 +196,32 @@ private:
     std::atomic<std::int64_t> deadline_{no_deadline};
     std::chrono::milliseconds stall_{0};
     std::int64_t timer_expiry_ = no_deadline;
-    bool watchdog_running_ = false;
+    std::atomic<bool> watchdog_running_{false};
     bool timed_out_ = false;
 };
 
 /// A round trip waiting for a connection slot: the pool wakes it by cancelling its timer.
+/// The wait is started under the pool's mutex (`transport_pool::wait`), and the wake-up
+/// happens under the same mutex, so a wake-up can never fall between "the host is full" and
+/// "the wait is pending", whatever thread releases the connection.
 template <class Executor>
 struct transport_waiter {
     using timer_type = typename transport_connection<Executor>::timer_type;
     explicit transport_waiter(const Executor& ex) : timer(ex) {}
     timer_type timer;
-    bool notified = false; ///< set by the pool (under its mutex) when it wakes this waiter
+    bool notified = false;  ///< set by the pool (under its mutex) when it wakes this waiter
+    bool cancelled = false; ///< set by `transport_pool::cancel_wait` (under the mutex)
 };
 
 /// What `transport_pool::acquire` decided.
 enum class transport_acquire {
     reused, ///< an idle pooled connection was handed out
     open,   ///< a slot was reserved: open a new connection
-    wait,   ///< the host is at its limit: the waiter was queued
+    full,   ///< the host is at its limit: `wait`, then try again
 };
 
 /// Connections per (scheme, host, port), shared by the transport and its running round trips.
+/// Every member function may be called from any thread (one mutex guards the state).
 template <class Executor>
 class transport_pool {
 public:
@@ -224,9 +241,9 @@ public:
     const asio_transport_options& options() const noexcept { return options_; }
     asio::ssl::context& ssl_context() noexcept { return *ctx_; }
 
-    /// Hands out an idle connection, reserves a slot, or queues `waiter`.
-    transport_acquire acquire(const std::string& key, std::shared_ptr<connection_type>& out,
-                              transport_waiter<Executor>* waiter) {
+    /// Hands out an idle connection (`reused`), reserves a slot (`open`), or says the host is
+    /// at its limit (`full`).
+    transport_acquire acquire(const std::string& key, std::shared_ptr<connection_type>& out) {
         std::lock_guard lock(mutex_);
         sweep_locked();
         auto& h = hosts_[key];
@@ -242,10 +259,34 @@ public:
             ++h.open;
             return transport_acquire::open;
         }
-        waiter->notified = false;
-        waiter->timer.expires_at(connection_type::clock::time_point::max());
-        h.waiters.push_back(waiter);
-        return transport_acquire::wait;
+        return transport_acquire::full;
+    }
+
+    /// After `acquire` said `full`: queues `waiter` and calls `start_wait()` (which must start
+    /// an `async_wait` on `waiter->timer`) while holding the mutex. If a connection became
+    /// available since `acquire`, the timer is made already expired and the waiter counts as
+    /// woken, so the wait completes at once and the caller tries again.
+    template <class StartWait>
+    void wait(const std::string& key, transport_waiter<Executor>* waiter, StartWait&& start_wait) {
+        std::lock_guard lock(mutex_);
+        auto& h = hosts_[key];
+        if (waiter->cancelled || !h.idle.empty() || h.open < limit()) {
+            waiter->notified = !waiter->cancelled;
+            waiter->timer.expires_at(connection_type::clock::time_point::min());
+        } else {
+            waiter->notified = false;
+            waiter->timer.expires_at(connection_type::clock::time_point::max());
+            h.waiters.push_back(waiter);
+        }
+        start_wait();
+    }
+
+    /// Cancels `waiter`'s wait (from any thread): a pending wait completes at once, and a wait
+    /// not started yet will not block.
+    void cancel_wait(transport_waiter<Executor>* waiter) {
+        std::lock_guard lock(mutex_);
+        waiter->cancelled = true;
+        waiter->timer.cancel();
     }
 
     /// Called when a waiter's wait completed. Returns true when it was woken by the pool and
@@ -267,10 +308,16 @@ public:
         return cancelled ? false : true;
     }
 
-    /// A new connection for a reserved slot.
+    /// A new connection for a reserved slot. With `asio::any_io_executor` (the default) it gets
+    /// its own strand of the transport's executor; with any other executor type it uses the
+    /// transport's executor as it is (which must then not run handlers concurrently: one
+    /// thread, or a strand type such as `asio::strand<asio::io_context::executor_type>`).
     std::shared_ptr<connection_type> make_connection(const std::string&) {
         opened_.fetch_add(1);
-        return std::make_shared<connection_type>(executor_);
+        if constexpr (std::is_same_v<Executor, asio::any_io_executor>)
+            return std::make_shared<connection_type>(Executor(asio::make_strand(executor_)));
+        else
+            return std::make_shared<connection_type>(executor_);
     }
 
     /// Closes `c` and returns a fresh connection that takes over its slot (the retry).

@@ -12,10 +12,12 @@
 #include "ossmp/transport/asio_transport_options.hpp"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -27,8 +29,17 @@ namespace ossmp {
 namespace detail {
 
 /// The heap part of one round trip (stable address: the parser's sink points into it).
+///
+/// Cancellation. The round trip's steps run on its connection's strand, not on the handler's
+/// executor, so the caller's cancellation signal (emitted on the caller's side) must never
+/// reach the slots of the I/O operations directly. The op therefore replaces its cancellation
+/// state with a filter (`transport_cancel_bridge`) that only calls `request_cancel`, and binds
+/// every I/O step to its own signal `inner`, which is emitted only on the connection's strand:
+/// `request_cancel` sets `cancel_requested`, cancels a pool wait through the pool's mutex,
+/// and posts the emission to the strand the op currently runs on (`current`).
 template <class Executor>
-struct transport_round_trip_state {
+struct transport_round_trip_state
+    : std::enable_shared_from_this<transport_round_trip_state<Executor>> {
     using connection_type = transport_connection<Executor>;
     using timer_type = typename connection_type::timer_type;
 
@@ -47,8 +58,69 @@ struct transport_round_trip_state {
     transport_response_reader reader;
     bool reused = false;  ///< the connection came from the pool
     bool retried = false; ///< the one retry on a fresh connection was used
-    bool waiting = false;
-    std::error_code error; ///< kept across the post of an immediate failure
+    transport_acquire acquired = transport_acquire::full;
+    bool completing = false; ///< the next resumption completes the operation with `error`
+    bool on_strand = false;  ///< the last step was bound to the connection's executor
+    std::error_code error;   ///< the result, kept across the hop to the handler's executor
+
+    asio::cancellation_signal inner; ///< emitted only on `current`
+    std::atomic<bool> cancel_requested{false};
+    std::mutex cancel_mutex;         ///< guards `current` and `waiting`
+    std::optional<Executor> current; ///< the connection's executor, while on one
+    bool waiting = false;            ///< in a pool wait
+
+    /// The caller asked for terminal cancellation (any thread).
+    void request_cancel(transport_pool<Executor>& pool) {
+        cancel_requested.store(true);
+        std::lock_guard lock(cancel_mutex);
+        if (waiting)
+            pool.cancel_wait(&waiter);
+        if (current)
+            emit_on(*current);
+    }
+
+    /// Sets (or clears) the executor the op runs on; called by the op.
+    void set_current(std::optional<Executor> ex) {
+        std::lock_guard lock(cancel_mutex);
+        current = std::move(ex);
+    }
+
+private:
+    /// Emits `inner` on `ex` if that is still where the op runs, else follows it (the op moved
+    /// to a fresh connection on a retry) or drops the emission (the op has finished).
+    void emit_on(const Executor& ex) {
+        asio::post(ex, [self = this->shared_from_this(), ex] {
+            {
+                std::lock_guard lock(self->cancel_mutex);
+                if (!self->current)
+                    return;
+                if (!(*self->current == ex)) {
+                    self->emit_on(*self->current);
+                    return;
+                }
+            }
+            self->inner.emit(asio::cancellation_type::terminal);
+        });
+    }
+};
+
+/// The in-filter installed in the caller's cancellation slot (see transport_round_trip_state):
+/// passes terminal cancellation to `request_cancel` and nothing to the composed op's own
+/// child slot.
+template <class Executor>
+struct transport_cancel_bridge {
+    std::weak_ptr<transport_round_trip_state<Executor>> state;
+    std::weak_ptr<transport_pool<Executor>> pool;
+
+    asio::cancellation_type_t operator()(asio::cancellation_type_t type) const {
+        if ((type & asio::cancellation_type::terminal) != asio::cancellation_type::none) {
+            auto s = state.lock();
+            auto p = pool.lock();
+            if (s && p)
+                s->request_cancel(*p);
+        }
+        return asio::cancellation_type::none;
+    }
 };
 
 /// The composed operation of `basic_asio_transport::async_round_trip` (stackless coroutine).
@@ -58,7 +130,7 @@ public:
     using pool_type = transport_pool<Executor>;
     using state_type = transport_round_trip_state<Executor>;
 
-    transport_round_trip_op(std::shared_ptr<pool_type> pool, std::unique_ptr<state_type> state)
+    transport_round_trip_op(std::shared_ptr<pool_type> pool, std::shared_ptr<state_type> state)
         : pool_(std::move(pool)), st_(std::move(state)) {}
 
     template <class Self>
@@ -76,64 +148,78 @@ public:
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& st = *st_;
+        if (st.completing) // back on the handler's executor (see `finish`)
+            return self.complete(st.error, st.error ? http::response{} : st.reader.take_response());
+        if (st.on_strand) { // an I/O step bound to `inner` ended: drop its canceller
+            st.on_strand = false;
+            st.inner.slot().clear();
+        }
         ASIO_CORO_REENTER(*this) {
+            // Still inside the initiating call: route the caller's cancellation to the bridge.
+            self.reset_cancellation_state(transport_cancel_bridge<Executor>{st_, pool_});
             st.error = prepare();
             if (!st.error)
                 st.head = http::serialize_head(st.request, st.error);
             if (st.error) { // never complete inside the initiating call
                 ASIO_CORO_YIELD asio::post(std::move(self));
-                return fail(self, st.error);
+                return finish(self, st.error);
             }
 
             // Acquire a connection: an idle pooled one, a new slot, or wait for a release.
             for (;;) {
-                switch (pool_->acquire(st.key, st.connection, &st.waiter)) {
-                case transport_acquire::reused:
-                    st.reused = true;
+                st.acquired = pool_->acquire(st.key, st.connection);
+                if (st.acquired != transport_acquire::full)
                     break;
-                case transport_acquire::open:
-                    st.connection = pool_->make_connection(st.key);
-                    break;
-                case transport_acquire::wait:
+                {
+                    std::lock_guard lock(st.cancel_mutex);
                     st.waiting = true;
-                    break;
                 }
-                if (!st.waiting)
-                    break;
-                ASIO_CORO_YIELD st.waiter.timer.async_wait(std::move(self));
-                st.waiting = false;
-                if (pool_->finish_wait(st.key, &st.waiter, cancelled(self)))
-                    continue; // woken: try again
-                return fail(self, asio::error::operation_aborted);
+                ASIO_CORO_YIELD pool_->wait(st.key, &st.waiter,
+                                            [&] { st.waiter.timer.async_wait(std::move(self)); });
+                {
+                    std::lock_guard lock(st.cancel_mutex);
+                    st.waiting = false;
+                }
+                if (!pool_->finish_wait(st.key, &st.waiter, cancelled()))
+                    return finish(self, asio::error::operation_aborted);
             }
+            if (st.acquired == transport_acquire::reused)
+                st.reused = true;
+            else
+                st.connection = pool_->make_connection(st.key);
 
             for (;;) {
+                // From here on every step runs on the connection's executor (its strand), the
+                // one its watchdog runs on; `finish` goes back to the handler's executor.
+                st.set_current(st.connection->executor());
+                ASIO_CORO_YIELD asio::dispatch(on_connection(self));
+                if (cancelled())
+                    return finish(self, asio::error::operation_aborted);
                 if (!st.reused) {
                     // Connect: resolve (unless an IP literal), TCP connect, TLS handshake.
                     st.connection->arm(pool_->options().connect_timeout);
                     if (!st.connection->endpoints_from_literal(st.connect, st.endpoints)) {
                         // Asio 1.22 resolvers ignore cancellation slots: cancel by hand.
-                        if (auto slot = self.get_cancellation_state().slot(); slot.is_connected())
-                            slot.template emplace<resolve_canceller>(st.connection.get());
+                        st.inner.slot().template emplace<resolve_canceller>(st.connection.get());
                         ASIO_CORO_YIELD st.connection->resolver.async_resolve(
-                            st.connect.host, std::to_string(st.connect.port), std::move(self));
-                        if ((ec = check(self, ec)))
-                            return fail(self, ec);
+                            st.connect.host, std::to_string(st.connect.port), on_connection(self));
+                        if ((ec = check(ec)))
+                            return finish(self, ec);
                     }
                     ASIO_CORO_YIELD asio::async_connect(st.connection->socket, st.endpoints,
-                                                        std::move(self));
-                    if ((ec = check(self, ec)))
-                        return fail(self, ec);
+                                                        on_connection(self));
+                    if ((ec = check(ec)))
+                        return finish(self, ec);
                     st.connection->socket.set_option(asio::ip::tcp::no_delay(true), ec);
                     if (pool_->options().tls) {
                         ec = st.connection->start_tls(pool_->ssl_context(), st.target.host,
                                                       pool_->options().insecure_skip_verify);
                         if (ec)
-                            return fail(self, ec);
+                            return finish(self, ec);
                         ASIO_CORO_YIELD st.connection->tls->async_handshake(
-                            asio::ssl::stream_base::client, std::move(self));
-                        if ((ec = check(self, ec)))
-                            return fail(self, ec);
+                            asio::ssl::stream_base::client, on_connection(self));
+                        if ((ec = check(ec)))
+                            return finish(self, ec);
                     }
                 }
 
@@ -149,15 +235,16 @@ public:
                         return e ? 0 : transport_max_write_size;
                     };
                     if (st.connection->tls)
-                        asio::async_write(*st.connection->tls, buffers, condition, std::move(self));
+                        asio::async_write(*st.connection->tls, buffers, condition,
+                                          on_connection(self));
                     else
                         asio::async_write(st.connection->socket, buffers, condition,
-                                          std::move(self));
+                                          on_connection(self));
                 }
-                if (ec && should_retry(self, ec))
+                if (ec && should_retry(ec))
                     continue;
-                if ((ec = check(self, ec)))
-                    return fail(self, ec);
+                if ((ec = check(ec)))
+                    return finish(self, ec);
 
                 // Read until the parser has a complete response.
                 st.reader.start(st.request.method == http::verb::head, &st.options,
@@ -166,30 +253,30 @@ public:
                     ASIO_CORO_YIELD {
                         auto buffer = asio::buffer(st.connection->read_buffer);
                         if (st.connection->tls)
-                            st.connection->tls->async_read_some(buffer, std::move(self));
+                            st.connection->tls->async_read_some(buffer, on_connection(self));
                         else
-                            st.connection->socket.async_read_some(buffer, std::move(self));
+                            st.connection->socket.async_read_some(buffer, on_connection(self));
                     }
                     if (n > 0) {
                         st.connection->progress();
-                        if (!cancelled(self) && !st.connection->timed_out()) {
+                        if (!cancelled() && !st.connection->timed_out()) {
                             auto fed = st.reader.feed(
                                 std::string_view(st.connection->read_buffer.data(), n));
                             if (fed)
-                                return fail(self, fed);
+                                return finish(self, fed);
                         }
                     }
-                    if (ec && is_eof(ec) && !cancelled(self) && !st.connection->timed_out()) {
-                        if (should_retry(self, ec))
+                    if (ec && is_eof(ec) && !cancelled() && !st.connection->timed_out()) {
+                        if (should_retry(ec))
                             break;
                         ec = st.reader.finish_eof();
                         if (ec)
-                            return fail(self, ec);
+                            return finish(self, ec);
                         st.connection->keep_alive = false;
                         break;
                     }
-                    if ((ec = check(self, ec)))
-                        return fail(self, ec);
+                    if ((ec = check(ec)))
+                        return finish(self, ec);
                 }
                 if (!st.reader.done())
                     continue; // retry on a fresh connection
@@ -200,8 +287,7 @@ public:
             if (!st.reader.keep_alive() ||
                 http::iequals(st.request.headers.get("Connection"), "close"))
                 st.connection->keep_alive = false;
-            pool_->release(st.key, std::move(st.connection));
-            self.complete(std::error_code{}, st.reader.take_response());
+            finish(self, std::error_code{});
         }
     }
 
@@ -216,11 +302,8 @@ private:
         }
     };
 
-    template <class Self>
-    static bool cancelled(Self& self) {
-        return (self.get_cancellation_state().cancelled() & asio::cancellation_type::terminal) !=
-               asio::cancellation_type::none;
-    }
+    /// The caller asked for terminal cancellation (through the bridge).
+    bool cancelled() const noexcept { return st_->cancel_requested.load(); }
 
     static bool is_eof(const std::error_code& ec) {
         return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
@@ -240,9 +323,8 @@ private:
     }
 
     /// Maps the outcome of a step: cancellation and timeouts win over the raw error.
-    template <class Self>
-    std::error_code check(Self& self, std::error_code ec) {
-        if (cancelled(self))
+    std::error_code check(std::error_code ec) {
+        if (cancelled())
             return asio::error::operation_aborted;
         if (st_->connection && st_->connection->timed_out())
             return errc::timeout;
@@ -251,10 +333,9 @@ private:
 
     /// A reused connection that fails before any response byte arrived is retried once on a
     /// fresh connection (the server may have closed it while it was idle).
-    template <class Self>
-    bool should_retry(Self& self, const std::error_code& ec) {
+    bool should_retry(const std::error_code& ec) {
         auto& st = *st_;
-        if (!st.reused || st.retried || cancelled(self) || st.connection->timed_out() ||
+        if (!st.reused || st.retried || cancelled() || st.connection->timed_out() ||
             st.reader.received_any())
             return false;
         if (!(is_eof(ec) || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -266,18 +347,36 @@ private:
         return true;
     }
 
+    /// `self`, bound to the connection's executor: where its next step runs.
+    /// (Its cancellation slot is the op's own `inner` signal, emitted only on that executor.)
     template <class Self>
-    void fail(Self& self, std::error_code ec) {
+    auto on_connection(Self& self) {
+        auto& st = *st_; // moving `self` moves this op (and st_) too
+        st.on_strand = true;
+        auto slot = st.inner.slot();
+        auto ex = st.connection->executor();
+        return asio::bind_cancellation_slot(slot, asio::bind_executor(ex, std::move(self)));
+    }
+
+    /// Ends the round trip: gives the connection back (closed on error) while still on its
+    /// executor, then goes back to the handler's associated executor (`dispatch`: at once when
+    /// that is where we already are) and completes there with `ec`.
+    template <class Self>
+    void finish(Self& self, std::error_code ec) {
         auto& st = *st_;
         if (st.connection) {
-            st.connection->keep_alive = false;
+            if (ec)
+                st.connection->keep_alive = false;
             pool_->release(st.key, std::move(st.connection));
         }
-        self.complete(ec, http::response{});
+        st.set_current(std::nullopt);
+        st.error = ec;
+        st.completing = true;
+        asio::dispatch(std::move(self));
     }
 
     std::shared_ptr<pool_type> pool_;
-    std::unique_ptr<state_type> st_;
+    std::shared_ptr<state_type> st_;
 };
 
 } // namespace detail
@@ -316,11 +415,14 @@ private:
 /// **Not done.** `Expect: 100-continue` is not waited for (the body follows the head at once;
 /// an interim 100 response is skipped). No HTTP pipelining; one request per connection at a time.
 ///
-/// **Threading.** Round trips may be started from any thread (the pool is guarded by a mutex).
-/// A round trip's steps run on its handler's associated executor (default: the transport's),
-/// the timeout watchdog on the transport's executor; these must not run concurrently on
-/// different threads: run the io_context on one thread, or give the transport a strand and
-/// bind handlers to it.
+/// **Threading.** Round trips may be started from any thread, and with the default
+/// `Executor` (`asio::any_io_executor`) the io_context may be run by several threads: each
+/// connection has its own strand, and a round trip runs its socket steps (and the connection's
+/// watchdog) on that strand, so several connections send and receive in parallel; the pool is
+/// guarded by a mutex. The completion handler is always invoked through its associated
+/// executor (default: the transport's). With another `Executor` type (e.g.
+/// `asio::io_context::executor_type`) connections use the transport's executor as it is: run
+/// that on one thread, or make `Executor` a strand type.
 ///
 /// **Lifetime.** Non-copyable, non-movable. The transport must outlive its round trips; on
 /// destruction it closes its idle connections.
@@ -376,7 +478,7 @@ public:
     /// with `asio::error::operation_aborted`.
     template <asio::completion_token_for<void(std::error_code, http::response)> Token>
     auto async_round_trip(http::request request, const round_trip_options& opt, Token&& token) {
-        auto state = std::make_unique<detail::transport_round_trip_state<Executor>>(
+        auto state = std::make_shared<detail::transport_round_trip_state<Executor>>(
             pool_->executor(), std::move(request), opt);
         return asio::async_compose<Token, void(std::error_code, http::response)>(
             detail::transport_round_trip_op<Executor>(pool_, std::move(state)), token,
