@@ -19,14 +19,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -400,4 +403,103 @@ TEST_CASE("a client clock one hour late is corrected from RequestTimeTooSkewed",
     const auto off = r.client.clock_offset();
     CHECK(off >= std::chrono::seconds(3590));
     CHECK(off <= std::chrono::seconds(3610));
+}
+
+namespace {
+
+// 24 UploadParts in flight at once from one client whose io_context runs on 4 threads, then
+// Complete and a byte-exact GET: the transport's strands, the pool and the client's shared
+// state (clock offset, signing-key cache) under real concurrency.
+void concurrent_parts_on_four_threads(const setup& s) {
+    ossmp::test::emulator_process emu(emulator_args(s));
+    rig r(s, emu.port());
+    const std::string key = s.tls ? "threads-tls" : "threads-plain";
+    std::string upload_id;
+    r.run([&]() -> asio::awaitable<void> {
+        ossmp::initiate_params ip;
+        ip.bucket = test_bucket;
+        ip.key = key;
+        upload_id =
+            (co_await ossmp::async_initiate_upload(r.client, ip, asio::use_awaitable)).upload_id;
+    });
+    REQUIRE_FALSE(upload_id.empty());
+
+    constexpr int part_count = 24;
+    std::vector<std::string> parts;
+    for (int n = 1; n <= part_count; ++n)
+        parts.push_back(
+            pattern(100 * 1024 + static_cast<std::size_t>(n) * 1000, static_cast<unsigned>(n)));
+    std::mutex m;
+    std::vector<ossmp::completed_part> done;
+    std::vector<std::error_code> errors;
+    int crc_mismatches = 0;
+    auto guard = asio::make_work_guard(r.ctx);
+    std::atomic<int> remaining{part_count};
+    for (int n = 1; n <= part_count; ++n) {
+        ossmp::upload_part_params pp;
+        pp.bucket = test_bucket;
+        pp.key = key;
+        pp.upload_id = upload_id;
+        pp.part_number = n;
+        pp.data = bytes_of(parts[static_cast<std::size_t>(n - 1)]);
+        ossmp::async_upload_part(
+            r.client, pp, [&, n](std::error_code ec, ossmp::upload_part_result res) {
+                {
+                    std::lock_guard lock(m);
+                    if (ec)
+                        errors.push_back(ec);
+                    else
+                        done.push_back({n, res.etag});
+                    if (!res.crc64 ||
+                        *res.crc64 != ossmp::crc64(parts[static_cast<std::size_t>(n - 1)]))
+                        ++crc_mismatches;
+                }
+                if (remaining.fetch_sub(1) == 1)
+                    guard.reset();
+            });
+    }
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&] { r.ctx.run_for(std::chrono::seconds(60)); });
+    for (auto& t : threads)
+        t.join();
+    r.ctx.restart();
+    CHECK(errors.empty());
+    CHECK(crc_mismatches == 0);
+    REQUIRE(done.size() == static_cast<std::size_t>(part_count));
+
+    std::string whole;
+    for (const auto& p : parts)
+        whole += p;
+    r.run([&]() -> asio::awaitable<void> {
+        ossmp::complete_params cp;
+        cp.bucket = test_bucket;
+        cp.key = key;
+        cp.upload_id = upload_id;
+        cp.parts = done; // completion order; the builder sorts
+        ossmp::complete_options co;
+        co.expected_crc64 = ossmp::crc64(whole);
+        (void)co_await ossmp::async_complete_upload(r.client, cp, co, asio::use_awaitable);
+        ossmp::get_object_params gp;
+        gp.bucket = test_bucket;
+        gp.key = key;
+        std::string got;
+        (void)co_await ossmp::async_get_object(
+            r.client, gp, [&got](std::string_view b) { got += b; }, asio::use_awaitable);
+        CHECK(got.size() == whole.size());
+        CHECK(got == whole);
+    });
+    CHECK(r.transport.connections_opened() <= r.transport.options().max_connections_per_host);
+}
+
+} // namespace
+
+TEST_CASE("one client on 4 I/O threads: 24 parts in flight, plain HTTP",
+          "[ops][integration][threads]") {
+    concurrent_parts_on_four_threads(setup{false, false, ossmp::signature_version::v4});
+}
+
+TEST_CASE("one client on 4 I/O threads: 24 parts in flight, TLS, virtual-hosted",
+          "[ops][integration][threads]") {
+    concurrent_parts_on_four_threads(setup{true, true, ossmp::signature_version::v4});
 }
