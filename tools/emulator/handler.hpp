@@ -82,7 +82,8 @@ struct pending {
 };
 
 /// The emulator's request handling (see the file comment). Holds references to the config and
-/// the storage, which must outlive it. Not thread-safe (one io_context thread).
+/// the storage, which must outlive it. Not thread-safe: the server serializes every call with
+/// one mutex (server.hpp); only the `body_sink` of a `pending` is filled outside it.
 class service {
 public:
     service(const config& cfg, storage& store) : cfg_(cfg), store_(store) {
