@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -105,18 +106,36 @@ public:
     storage& store() noexcept { return store_; }
 
     /// A request id: 24 upper-case hex, the first 8 the unix time (oss-reference 1.3).
-    std::string make_request_id(clock_type::time_point now) {
+    /// Thread-safe (the generator has its own small lock).
+    std::string make_request_id(clock_type::time_point now) const {
         auto secs =
             std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+        std::uint64_t r;
+        {
+            std::lock_guard lock(rng_mutex_);
+            r = rng_();
+        }
         char buf[25];
         std::snprintf(buf, sizeof buf, "%08llX%016llX",
                       static_cast<unsigned long long>(secs) & 0xFFFFFFFFull,
-                      static_cast<unsigned long long>(rng_()));
+                      static_cast<unsigned long long>(r));
         return buf;
     }
 
-    /// Step 1: everything that needs no body. `head.body` is ignored.
+    /// Step 1: everything that needs no body. `head.body` is ignored. The same as
+    /// `begin_unlocked` followed (unless that already answered) by `begin_locked`.
     pending begin(const http::incoming_request& head, clock_type::time_point now) {
+        pending p = begin_unlocked(head, now);
+        if (!p.early)
+            begin_locked(p, head, now);
+        return p;
+    }
+
+    /// Step 1a: parsing the target, addressing, routing and authentication (V1/V4 signature
+    /// checks), which read only the configuration: safe to run on several threads at once, so
+    /// the server runs it outside the lock that serializes the storage. Sets `p.early` when the
+    /// request is refused here.
+    pending begin_unlocked(const http::incoming_request& head, clock_type::time_point now) const {
         pending p;
         p.request_id = make_request_id(now);
         p.method = head.method;
@@ -173,7 +192,12 @@ public:
             p.early = error_reply(p, *first_error, now);
             return p;
         }
+        return p;
+    }
 
+    /// Step 1b (after `begin_unlocked` accepted the request): the fault injector, the storage
+    /// checks and the body sink. Not thread-safe: the server holds its storage lock.
+    void begin_locked(pending& p, const http::incoming_request& head, clock_type::time_point now) {
         p.fault = faults_.decide(p.op);
         const bool has_body =
             head.headers.contains("Transfer-Encoding") ||
@@ -182,18 +206,18 @@ public:
             p.fault.action != fault_action::truncate) {
             // The request is read (body discarded), the fault replaces the reply: no state change.
             p.early = fault_reply(p, now);
-            return p;
+            return;
         }
         p.dry_run = p.fault.action == fault_action::truncate;
 
         auto* bucket = store_.find_bucket(p.bucket);
         if (!bucket) {
             p.early = error_reply(p, no_such_bucket(p.bucket), now);
-            return p;
+            return;
         }
         if (auto err = precheck(p, *bucket, has_body); err) {
             p.early = error_reply(p, *err, now);
-            return p;
+            return;
         }
         auto content_length = parse_length(head.headers.get("Content-Length")).value_or(0);
         if (p.op == operation::upload_part || p.op == operation::put) {
@@ -215,7 +239,6 @@ public:
             p.early = error_reply(p, entity_too_large(content_length, p.max_body), now);
             p.early->close = true;
         }
-        return p;
     }
 
     /// A drain sink for a request answered early (its body is read and dropped).
@@ -1061,7 +1084,7 @@ private:
 
     // ---- replies ------------------------------------------------------------------------
 
-    reply empty_reply(const pending& p, unsigned status, clock_type::time_point now) {
+    reply empty_reply(const pending& p, unsigned status, clock_type::time_point now) const {
         reply r;
         r.msg.status = status;
         r.msg.reason = reason(status);
@@ -1072,7 +1095,7 @@ private:
     }
 
     reply xml_reply(const pending& p, unsigned status, std::string body,
-                    clock_type::time_point now) {
+                    clock_type::time_point now) const {
         auto r = empty_reply(p, status, now);
         r.msg.headers.add("Content-Type", "application/xml");
         r.msg.body = std::move(body);
@@ -1082,7 +1105,7 @@ private:
 public:
     /// An error reply (oss-reference 5.1). HEAD replies carry no body: the XML goes base64 in
     /// `x-oss-err`, as OSS does.
-    reply error_reply(const pending& p, const oss_error& e, clock_type::time_point now) {
+    reply error_reply(const pending& p, const oss_error& e, clock_type::time_point now) const {
         auto body = error_body(e, p.request_id, p.host_id);
         reply r;
         if (p.method == "HEAD") {
@@ -1212,7 +1235,8 @@ private:
     const config& cfg_;
     storage& store_;
     fault_injector faults_;
-    std::mt19937_64 rng_;
+    mutable std::mutex rng_mutex_; // guards rng_ (request ids are made outside the server lock)
+    mutable std::mt19937_64 rng_;
 };
 
 } // namespace ossmp::emulator

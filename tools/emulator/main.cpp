@@ -41,8 +41,9 @@ int main(int argc, char** argv) {
     }
     service svc(cfg, store);
     // One io_context per thread, each run by its own thread: a connection stays on the thread
-    // that accepted it (no hand-offs between threads; measured faster than one io_context run
-    // by N threads with a strand per connection). Work guards keep the idle ones running.
+    // that accepted it (no hand-offs between threads; small requests measured faster than with
+    // one io_context run by N threads and a strand per connection). Work guards keep the idle
+    // ones running.
     const unsigned threads = cfg.threads;
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<asio::io_context*> workers;

@@ -3,15 +3,17 @@
 // Threading: the emulator (main.cpp) runs `--threads` io_contexts, one per thread; the acceptor
 // lives on the first and hands each accepted connection to the next io_context in turn, whose
 // executor is then that connection's strand (a connection never changes thread: no hand-offs,
-// and with 2 threads on 2 cores small requests measured about 44,000-46,000/s against 38,000/s
-// for one io_context run by 2 threads with a strand per connection; bulk ingest was the same
-// within the noise). Built on a single io_context instead (the first constructor), every
-// connection gets its own `asio::make_strand`, which is safe however many threads run it.
+// and with 2 threads on 2 cores small requests measured about 43,000-46,000/s against 38,000/s
+// for one io_context run by 2 threads with a strand per connection, in noisy runs; bulk ingest
+// was the same within the noise). Built on a single io_context instead (the first constructor),
+// every connection gets its own `asio::make_strand`, which is safe however many threads run it.
 // Either way a connection's session coroutine, its watchdog and its timers only ever run on
 // its strand, so its state needs no lock, and different connections run in parallel. The
 // acceptor has a strand of its own. What connections share:
 //   - the `service` and its `storage` (and the fault injector inside the service): every call
-//     into them (`begin`, `finish`, `bad_request_reply`, `too_large_reply`) holds `svc_mutex_`.
+//     into them (`begin_locked`, `finish`, `bad_request_reply`, `too_large_reply`) holds
+//     `svc_mutex_`; `begin_unlocked` (routing and the V1/V4 signature check, which read only
+//     the configuration) runs before it, in parallel on every thread.
 //     The body bytes do not: socket reads into the `body_sink`, CRC-64/MD5 in `commit` and the
 //     dir-mode file writes run unlocked on the connection's strand, so connections ingest in
 //     parallel (a sink is private to its request; `storage` hands out unique temp names under the
@@ -402,7 +404,10 @@ private:
             const std::uint64_t content_length = parser.content_length().value_or(0);
             const bool has_body = chunked || content_length > 0;
 
-            pending p = locked([&] { return svc_.begin(head, now); });
+            // Routing and signature checks read only the configuration: outside the lock.
+            pending p = svc_.begin_unlocked(head, now);
+            if (!p.early)
+                locked([&] { svc_.begin_locked(p, head, now); });
             bool keep_alive = parser.keep_alive();
             reply r;
             const fault_decision fault = p.fault;
