@@ -94,6 +94,25 @@ void write_all(int fd, std::span<iovec> iov) {
     }
 }
 
+/// Runs `per_connection(stop, count)` on `connections` threads for `seconds_per_figure`, then
+/// sets `stop`; returns `count` per second.
+template <class Fn>
+double run_connections(Fn per_connection) {
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> count{0};
+    std::vector<std::thread> threads;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < connections; ++i)
+        threads.emplace_back([&] { per_connection(stop, count); });
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_per_figure));
+    stop = true;
+    for (auto& t : threads)
+        t.join();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return static_cast<double>(count.load()) / secs;
+}
+
 /// Raw loopback TCP: a listener whose per-connection threads read and discard.
 double raw_tcp_gbps(const std::string& body) {
     int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -117,12 +136,8 @@ double raw_tcp_gbps(const std::string& body) {
             });
         }
     });
-    std::atomic<std::uint64_t> sent{0};
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> senders;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int c = 0; c < connections; ++c) {
-        senders.emplace_back([&] {
+    const double bytes_per_s =
+        run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& sent) {
             int fd = connect_to(port);
             while (!stop.load(std::memory_order_relaxed)) {
                 iovec iov{const_cast<char*>(body.data()), body.size()};
@@ -131,18 +146,11 @@ double raw_tcp_gbps(const std::string& body) {
             }
             ::close(fd);
         });
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_per_figure));
-    stop = true;
-    for (auto& t : senders)
-        t.join();
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     acceptor.join();
     for (auto& t : readers)
         t.join();
     ::close(lfd);
-    return static_cast<double>(sent.load()) / secs / 1e9;
+    return bytes_per_s / 1e9;
 }
 
 struct emulator {
@@ -240,23 +248,6 @@ private:
     ossmp::sign_options so_;
     ossmp::v4_key_cache cache_;
 };
-
-template <class Fn>
-double run_connections(Fn per_connection) {
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> count{0};
-    std::vector<std::thread> threads;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < connections; ++i)
-        threads.emplace_back([&] { per_connection(stop, count); });
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_per_figure));
-    stop = true;
-    for (auto& t : threads)
-        t.join();
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return static_cast<double>(count.load()) / secs;
-}
 
 void print(const char* name, double value, const char* unit, const char* target, bool pass) {
     std::printf("%-40s %12.3f %-6s target %-14s %s\n", name, value, unit, target,

@@ -315,7 +315,8 @@ public:
     }
 
     /// An error reply for a request that could not even be parsed (400, connection closed).
-    reply bad_request_reply(std::string_view message, clock_type::time_point now) {
+    /// Thread-safe: touches no storage.
+    reply bad_request_reply(std::string_view message, clock_type::time_point now) const {
         pending p;
         p.request_id = make_request_id(now);
         auto r = error_reply(p, {400, "BadRequest", std::string(message), "", {}}, now);
@@ -324,7 +325,8 @@ public:
     }
 
     /// The reply for a request whose body exceeded its cap while streaming (connection closed).
-    reply too_large_reply(pending& p, clock_type::time_point now) {
+    /// Thread-safe: touches no storage.
+    reply too_large_reply(const pending& p, clock_type::time_point now) const {
         auto r = error_reply(p, entity_too_large(p.sink ? p.sink->size() : 0, p.max_body), now);
         r.close = true;
         return r;

@@ -5,15 +5,13 @@
 // executor is then that connection's strand (a connection never changes thread: no hand-offs,
 // and with 2 threads on 2 cores small requests measured about 43,000-46,000/s against 38,000/s
 // for one io_context run by 2 threads with a strand per connection, in noisy runs; bulk ingest
-// was the same within the noise). Built on a single io_context instead (the first constructor),
-// every connection gets its own `asio::make_strand`, which is safe however many threads run it.
-// Either way a connection's session coroutine, its watchdog and its timers only ever run on
-// its strand, so its state needs no lock, and different connections run in parallel. The
-// acceptor has a strand of its own. What connections share:
-//   - the `service` and its `storage` (and the fault injector inside the service): every call
-//     into them (`begin_locked`, `finish`, `bad_request_reply`, `too_large_reply`) holds
-//     `svc_mutex_`; `begin_unlocked` (routing and the V1/V4 signature check, which read only
-//     the configuration) runs before it, in parallel on every thread.
+// was the same within the noise). A connection's session coroutine, its watchdog and its
+// timers only ever run on its strand, so its state needs no lock, and different connections
+// run in parallel. The acceptor has a strand of its own. What connections share:
+//   - the `service` and its `storage` (and the fault injector inside the service): the calls
+//     that touch them (`begin_locked`, `finish`) hold `svc_mutex_`; `begin_unlocked` (routing
+//     and the V1/V4 signature check) and the error replies for malformed requests read only
+//     the configuration and run outside it, in parallel on every thread.
 //     The body bytes do not: socket reads into the `body_sink`, CRC-64/MD5 in `commit` and the
 //     dir-mode file writes run unlocked on the connection's strand, so connections ingest in
 //     parallel (a sink is private to its request; `storage` hands out unique temp names under the
@@ -137,15 +135,11 @@ asio::awaitable<void> watchdog(std::shared_ptr<Conn> c) {
 
 } // namespace detail
 
-/// The emulator's listener: accepts connections and serves them with a `service`, on however
-/// many threads run the io_context (see the file comment: one strand per connection, the
-/// service behind a mutex).
+/// The emulator's listener: accepts connections and serves them with a `service`, one
+/// io_context per thread (see the file comment: connections handed out in turn, the storage
+/// behind a mutex).
 class server {
 public:
-    /// `cfg` and `svc` must outlive the server, and so must `io`.
-    server(asio::io_context& io, const config& cfg, service& svc)
-        : io_(io), cfg_(cfg), svc_(svc), acceptor_(asio::make_strand(io)) {}
-
     /// Serves from several io_contexts, each meant to be run by one thread: the acceptor lives
     /// on the first, and each accepted connection is given to the next one in turn (its
     /// executor is then the connection's implicit strand). `workers` must not be empty; the
@@ -252,9 +246,7 @@ private:
         while (acceptor_.is_open()) {
             // The accepted socket is bound to a fresh strand: the connection's own.
             asio::any_io_executor strand =
-                workers_.empty() ? asio::any_io_executor(asio::make_strand(io_))
-                                 : asio::any_io_executor(
-                                       workers_[next_worker_++ % workers_.size()]->get_executor());
+                workers_[next_worker_++ % workers_.size()]->get_executor();
             auto [ec, sock] = co_await acceptor_.async_accept(strand, detail::use_nothrow);
             if (ec) {
                 if (!acceptor_.is_open())
@@ -392,9 +384,7 @@ private:
             }
             const auto now = clock_type::now();
             if (ec) {
-                auto r = locked([&] {
-                    return svc_.bad_request_reply("Malformed HTTP request: " + ec.message(), now);
-                });
+                auto r = svc_.bad_request_reply("Malformed HTTP request: " + ec.message(), now);
                 co_await send(c, r, false);
                 co_return;
             }
@@ -471,12 +461,11 @@ private:
                         break;
                 }
                 if (sink_ec) {
-                    r = locked([&] {
-                        if (sink_ec == make_error_code(errc::body_too_large))
-                            return svc_.too_large_reply(p, clock_type::now());
-                        return svc_.bad_request_reply(
-                            "Malformed chunked body: " + sink_ec.message(), clock_type::now());
-                    });
+                    if (sink_ec == make_error_code(errc::body_too_large))
+                        r = svc_.too_large_reply(p, clock_type::now());
+                    else
+                        r = svc_.bad_request_reply("Malformed chunked body: " + sink_ec.message(),
+                                                   clock_type::now());
                     co_await send(c, r, false);
                     co_return;
                 }
@@ -632,7 +621,7 @@ private:
     service& svc_;
     asio::ip::tcp::acceptor acceptor_; // on its own strand
     std::unique_ptr<asio::ssl::context> tls_;
-    std::vector<asio::io_context*> workers_; // one io_context per thread (may be empty)
+    std::vector<asio::io_context*> workers_; // one io_context per thread, never empty
     std::size_t next_worker_ = 0;            // round robin, on the acceptor's strand
     std::mutex svc_mutex_; // serializes every call into `svc_` (and so the storage)
     std::mutex reg_mutex_; // guards conns_, stopped_, on_drained_
