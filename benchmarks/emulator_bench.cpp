@@ -4,23 +4,30 @@
 //   emulator_bench [PATH/TO/ossmp-emulator]   (default: ../tools/emulator/ossmp-emulator
 //                                              relative to this program)
 //
-// Figures (one line each: name, measured, target, PASS|MISS):
-//   raw loopback TCP      4 connections, 8 MiB writes, a receiver thread per connection that
-//                         reads into a 1 MiB buffer and discards: the limit.
-//   sink UploadPart       the same 4 connections' worth of 8 MiB UploadPart requests (signed V4,
-//                         head + body in one writev) to the emulator, which parses, CRC-64s and
-//                         discards each body; target >= 0.9x raw loopback TCP.
-//                         The emulator runs with `--threads 4`: as many receiving threads as
-//                         the raw limit has (on a machine with fewer cores than client + server
-//                         threads the CPU is shared per thread, so fewer server threads get a
-//                         smaller share; issue 4).
-//   small PutObject       1 KiB PutObject requests, 4 keep-alive connections, one request in
-//                         flight per connection, signed per request: requests/s (information).
-//   default --threads     sink UploadPart again with the emulator's default thread count
-//                         (CPUs, at most 8), and the process's thread count (information).
-// The client side uses blocking sockets and pre-built bodies so that it costs as little as
-// possible; the emulator runs in its own process. Three interleaved rounds (the median round
-// is reported); bounded: about 45 s in all.
+// Ingest is measured by alternation: 4 client threads keep three sets of keep-alive
+// connections open at once and switch between them every 0.25 s, so each receiver is measured
+// in many short slices interleaved with the others (this machine's loopback swings by 25% from
+// one second to the next; figures taken seconds apart were too noisy to compare). Receivers:
+//   raw           a reader thread per connection that reads 64 KiB at a time into a page-aligned
+//                 buffer and drops the bytes: the limit. (64 KiB reads were the fastest reader
+//                 here: 6.6-6.9 GB/s against 6.0 with 256 KiB and 5.6 with 1 MiB.)
+//   raw + CRC-64  the same readers, also computing CRC-64 of what they read: the least work a
+//                 sink that checks bodies can do (information).
+//   sink          the emulator: each client sends 8 MiB UploadPart requests (signed V4, head and
+//                 body in one writev), the emulator parses, authenticates, CRC-64s and drops each
+//                 body, and answers. Target: sink >= 0.9x raw.
+// Every receiver's CPU time is measured too (reader threads: their own CPU clocks; emulator:
+// its rusage), as seconds per GB received: that is the receiving side's cost per byte, which
+// the throughput of a shared machine divides among client and server.
+//
+// Runs: (1) client and receivers sharing all CPUs, emulator `--threads 4` (as many receiving
+// threads as the raw limit has): the target line; (2) the same with the emulator's default
+// `--threads` (information); (3) with the client pinned to the first half of the CPUs and the
+// receivers to the other half (information, needs 2+ CPUs): each side then has its own cores and
+// the ratio shows whether the receiver or the sender is the limit. Then small PutObject: 1 KiB
+// requests over 4 keep-alive connections, one in flight per connection, signed per request,
+// requests/s (information). Bounded: about 40 s.
+#include "ossmp/crc64.hpp"
 #include "ossmp/credentials.hpp"
 #include "ossmp/endpoint.hpp"
 #include "ossmp/http/parser.hpp"
@@ -31,19 +38,25 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <thread>
@@ -53,12 +66,42 @@ namespace {
 
 constexpr std::size_t part_size = 8 * 1024 * 1024;
 constexpr int connections = 4;
-constexpr double seconds_per_figure = 3.0;
-constexpr int rounds = 3; // interleaved; the median round is reported
+constexpr double slice_seconds = 0.25;
+constexpr int cycles = 12; // raw, raw + CRC, sink: 12 x 3 slices = 9 s per run
+constexpr std::size_t raw_read_size = 64 * 1024;
+constexpr double small_put_seconds = 3.0;
 
 [[noreturn]] void die(const char* what) {
     std::perror(what);
     std::exit(1);
+}
+
+/// CPUs the calling thread may run on.
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> cpus;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int i = 0; i < CPU_SETSIZE; ++i)
+            if (CPU_ISSET(i, &set))
+                cpus.push_back(i);
+    return cpus;
+}
+
+/// Restricts the calling thread (and what it forks afterwards) to `cpus`; no-op when empty.
+void pin_to(const std::vector<int>& cpus) {
+    if (cpus.empty())
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : cpus)
+        CPU_SET(c, &set);
+    if (::sched_setaffinity(0, sizeof set, &set) != 0)
+        die("sched_setaffinity");
+}
+
+double seconds(const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
 }
 
 int connect_to(std::uint16_t port) {
@@ -94,71 +137,85 @@ void write_all(int fd, std::span<iovec> iov) {
     }
 }
 
-/// Runs `per_connection(stop, count)` on `connections` threads for `seconds_per_figure`, then
-/// sets `stop`; returns `count` per second.
-template <class Fn>
-double run_connections(Fn per_connection) {
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> count{0};
-    std::vector<std::thread> threads;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < connections; ++i)
-        threads.emplace_back([&] { per_connection(stop, count); });
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_per_figure));
-    stop = true;
-    for (auto& t : threads)
-        t.join();
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return static_cast<double>(count.load()) / secs;
-}
-
-/// Raw loopback TCP: a listener whose per-connection threads read and discard.
-double raw_tcp_gbps(const std::string& body) {
-    int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd, 16) != 0)
-        die("bind/listen");
-    socklen_t len = sizeof a;
-    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-    const std::uint16_t port = ntohs(a.sin_port);
-    std::vector<std::thread> readers;
-    std::thread acceptor([&] {
-        for (int i = 0; i < connections; ++i) {
-            int fd = ::accept(lfd, nullptr, nullptr);
-            readers.emplace_back([fd] {
-                std::vector<char> buf(1 << 20);
-                while (::read(fd, buf.data(), buf.size()) > 0) {
-                }
-                ::close(fd);
-            });
-        }
-    });
-    const double bytes_per_s =
-        run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& sent) {
-            int fd = connect_to(port);
-            while (!stop.load(std::memory_order_relaxed)) {
-                iovec iov{const_cast<char*>(body.data()), body.size()};
-                write_all(fd, std::span<iovec>(&iov, 1));
-                sent += body.size();
+/// The raw limit: a loopback listener that accepts `connections` connections and gives each a
+/// reader thread (on `cpus` when not empty) that reads and drops, with `crc` also CRC-64ing.
+class raw_receiver {
+public:
+    raw_receiver(bool crc, std::vector<int> cpus) {
+        lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (lfd_ < 0 || ::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(lfd_, 16) != 0)
+            die("bind/listen");
+        socklen_t len = sizeof a;
+        ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+        acceptor_ = std::thread([this, crc, cpus = std::move(cpus)] {
+            for (int i = 0; i < connections; ++i) {
+                int fd = ::accept(lfd_, nullptr, nullptr);
+                if (fd < 0)
+                    die("accept");
+                readers_.emplace_back([this, fd, crc, cpus] {
+                    pin_to(cpus);
+                    constexpr std::align_val_t align{4096};
+                    std::unique_ptr<char[], void (*)(char*)> buf(
+                        static_cast<char*>(::operator new[](raw_read_size, align)),
+                        [](char* p) { ::operator delete[](p, std::align_val_t{4096}); });
+                    std::uint64_t sum = 0;
+                    ssize_t n;
+                    while ((n = ::read(fd, buf.get(), raw_read_size)) > 0)
+                        if (crc)
+                            sum = ossmp::crc64(
+                                std::string_view(buf.get(), static_cast<std::size_t>(n)), sum);
+                    checksum_ ^= sum; // keeps the CRC from being optimised away
+                    timespec ts{};
+                    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+                    cpu_ns_ += static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u +
+                               static_cast<std::uint64_t>(ts.tv_nsec);
+                    ::close(fd);
+                });
             }
-            ::close(fd);
         });
-    acceptor.join();
-    for (auto& t : readers)
-        t.join();
-    ::close(lfd);
-    return bytes_per_s / 1e9;
-}
+    }
+    raw_receiver(const raw_receiver&) = delete;
+    raw_receiver& operator=(const raw_receiver&) = delete;
+    ~raw_receiver() { join(); }
+
+    /// Waits for the readers (call after the clients closed their connections).
+    void join() {
+        if (acceptor_.joinable())
+            acceptor_.join();
+        for (auto& t : readers_)
+            if (t.joinable())
+                t.join();
+        if (lfd_ >= 0)
+            ::close(lfd_);
+        lfd_ = -1;
+    }
+    /// The reader threads' CPU time (after `join`).
+    double cpu_seconds() const { return static_cast<double>(cpu_ns_.load()) / 1e9; }
+
+    std::uint16_t port = 0;
+
+private:
+    int lfd_ = -1;
+    std::thread acceptor_;
+    std::vector<std::thread> readers_; // written by the acceptor only, read after it joined
+    std::atomic<std::uint64_t> cpu_ns_{0};
+    std::atomic<std::uint64_t> checksum_{0};
+};
 
 struct emulator {
     pid_t pid = -1;
     std::uint16_t port = 0;
 };
 
-emulator start_emulator(const std::string& path, const char* threads) {
+/// Starts `ossmp-emulator --storage sink` on port 0 (`threads`: its --threads value, null for
+/// the default; on `cpus` when not empty) and reads the port from its first line.
+emulator start_emulator(const std::string& path, const char* threads,
+                        const std::vector<int>& cpus) {
     int pipefd[2];
     if (::pipe(pipefd) != 0)
         die("pipe");
@@ -166,6 +223,7 @@ emulator start_emulator(const std::string& path, const char* threads) {
     if (pid < 0)
         die("fork");
     if (pid == 0) {
+        pin_to(cpus);
         ::dup2(pipefd[1], 1);
         ::close(pipefd[0]);
         std::vector<const char*> args{path.c_str(), "--listen",      "127.0.0.1:0",
@@ -198,6 +256,20 @@ emulator start_emulator(const std::string& path, const char* threads) {
         std::exit(1);
     }
     return {pid, static_cast<std::uint16_t>(std::stoi(line.substr(prefix.size())))};
+}
+
+/// Stops the emulator (SIGTERM) and returns its CPU seconds (user + system).
+double stop_emulator(const emulator& emu) {
+    ::kill(emu.pid, SIGTERM);
+    int st = 0;
+    rusage ru{};
+    if (::wait4(emu.pid, &st, 0, &ru) != emu.pid)
+        die("wait4");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        std::fprintf(stderr, "emulator did not exit cleanly (status %d)\n", st);
+        std::exit(1);
+    }
+    return seconds(ru.ru_utime) + seconds(ru.ru_stime);
 }
 
 /// One keep-alive client connection that sends signed requests and reads the replies.
@@ -250,7 +322,7 @@ private:
 };
 
 void print(const char* name, double value, const char* unit, const char* target, bool pass) {
-    std::printf("%-40s %12.3f %-6s target %-14s %s\n", name, value, unit, target,
+    std::printf("%-44s %12.3f %-6s target %-8s %s\n", name, value, unit, target,
                 target[0] == '-' ? "INFO" : (pass ? "PASS" : "MISS"));
     std::fflush(stdout);
 }
@@ -266,90 +338,171 @@ std::size_t thread_count(pid_t pid) {
     return n;
 }
 
-/// What one emulator run measured.
-struct emulator_figures {
-    double upload_gbps = 0;  ///< sink UploadPart, 4 connections
-    double small_puts = 0;   ///< 1 KiB PutObject requests/s (when asked)
-    std::size_t threads = 0; ///< threads of the emulator process (main + I/O threads)
-    bool failed = false;     ///< a request did not answer 200
+/// Initiates one upload on the emulator and returns its id (a plain search of the XML reply:
+/// the XML parsers are measured by micro_bench).
+std::string initiate(std::uint16_t port) {
+    client_connection c(port);
+    ossmp::initiate_params p;
+    p.bucket = "bench";
+    p.key = "big.bin";
+    ossmp::http::request req;
+    if (ossmp::make_initiate_request(p, req))
+        die("initiate params");
+    const auto res = c.send(req);
+    const std::string& xml = res.body;
+    auto b = xml.find("<UploadId>"), e = xml.find("</UploadId>");
+    if (res.status != 200 || b == std::string::npos || e == std::string::npos) {
+        std::fprintf(stderr, "initiate failed: %s\n", xml.c_str());
+        std::exit(1);
+    }
+    return xml.substr(b + 10, e - b - 10);
+}
+
+enum receiver_kind { raw = 0, raw_crc = 1, sink = 2, kinds = 3 };
+
+/// What one alternating run measured, per receiver.
+struct ingest_figures {
+    std::array<double, kinds> gbps{};       ///< bytes / time of that receiver's slices
+    std::array<double, kinds> cpu_per_gb{}; ///< receiver CPU seconds per GB received
+    double min_cycle_ratio = 0;             ///< sink/raw of single cycles (the spread)
+    double max_cycle_ratio = 0;
+    std::size_t emulator_threads = 0; ///< threads of the emulator process
+    bool failed = false;              ///< an UploadPart did not answer 200
 };
 
-/// Starts an emulator (`threads`: its --threads value, null for the default), measures sink
-/// UploadPart GB/s over 4 connections and its thread count, with `with_small` also the small
-/// PutObject rate; stops it.
-emulator_figures measure_emulator(const std::string& path, const char* threads,
-                                  const std::string& body, bool with_small) {
-    emulator_figures out;
-    emulator emu = start_emulator(path, threads);
+/// One alternating run: raw, raw + CRC-64 and the emulator as receivers, `cycles` x 3 slices.
+/// With `pinned`, the client threads run on `client_cpus`, the receivers on `receiver_cpus`.
+ingest_figures alternate(const std::string& path, const char* threads, const std::string& body,
+                         const std::vector<int>& client_cpus,
+                         const std::vector<int>& receiver_cpus) {
+    ingest_figures out;
+    raw_receiver plain(false, receiver_cpus), with_crc(true, receiver_cpus);
+    const emulator emu = start_emulator(path, threads, receiver_cpus);
+    const std::string upload_id = initiate(emu.port);
 
-    // One upload id for all parts: initiate, and read the id from the XML reply (a plain
-    // search: the XML parsers are measured by micro_bench).
-    std::string upload_id;
-    {
-        client_connection c(emu.port);
-        ossmp::initiate_params p;
-        p.bucket = "bench";
-        p.key = "big.bin";
-        ossmp::http::request req;
-        if (ossmp::make_initiate_request(p, req))
-            die("initiate params");
-        const auto res = c.send(req);
-        const std::string& xml = res.body;
-        auto b = xml.find("<UploadId>"), e = xml.find("</UploadId>");
-        if (res.status != 200 || b == std::string::npos || e == std::string::npos) {
-            std::fprintf(stderr, "initiate failed: %s\n", xml.c_str());
-            std::exit(1);
-        }
-        upload_id = xml.substr(b + 10, e - b - 10);
-    }
-
+    std::atomic<int> phase{raw}; // -1: stop
+    std::array<std::atomic<std::uint64_t>, kinds> bytes{};
     std::atomic<int> next_part{1};
     std::atomic<bool> bad{false};
-    const double parts_per_s =
-        run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& count) {
+    std::vector<std::thread> clients;
+    for (int i = 0; i < connections; ++i)
+        clients.emplace_back([&] {
+            pin_to(client_cpus);
+            const int fds[2] = {connect_to(plain.port), connect_to(with_crc.port)};
+            client_connection c(emu.port);
+            for (int ph; (ph = phase.load()) >= 0;) {
+                if (ph != sink) {
+                    iovec iov{const_cast<char*>(body.data()), body.size()};
+                    write_all(fds[ph], std::span<iovec>(&iov, 1));
+                } else {
+                    ossmp::upload_part_params p;
+                    p.bucket = "bench";
+                    p.key = "big.bin";
+                    p.upload_id = upload_id;
+                    p.part_number = (next_part++ % 10000) + 1;
+                    p.data = std::as_bytes(std::span<const char>(body.data(), body.size()));
+                    ossmp::http::request req;
+                    ossmp::make_upload_part_request(p, req);
+                    if (c.send(req).status != 200)
+                        bad = true;
+                }
+                // Counted for the receiver it went to, whichever slice it finished in: a
+                // send that straddles a switch lands in its own receiver's total.
+                bytes[ph] += body.size();
+            }
+            ::close(fds[0]);
+            ::close(fds[1]);
+        });
+
+    std::array<double, kinds> time{};
+    std::array<std::uint64_t, kinds> seen{};
+    std::vector<double> cycle_ratios;
+    std::array<double, kinds> cycle_rate{};
+    for (int cycle = 0; cycle < cycles; ++cycle) {
+        for (int ph = 0; ph < kinds; ++ph) {
+            phase = ph;
+            const auto t0 = std::chrono::steady_clock::now();
+            std::this_thread::sleep_for(std::chrono::duration<double>(slice_seconds));
+            const double d =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            time[ph] += d;
+            const std::uint64_t now = bytes[ph].load();
+            cycle_rate[ph] = static_cast<double>(now - seen[ph]) / d;
+            seen[ph] = now;
+        }
+        if (cycle > 0 && cycle_rate[raw] > 0) // the first cycle warms the connections up
+            cycle_ratios.push_back(cycle_rate[sink] / cycle_rate[raw]);
+    }
+    out.emulator_threads = thread_count(emu.pid);
+    phase = -1;
+    for (auto& t : clients)
+        t.join();
+    plain.join();
+    with_crc.join();
+    const double emulator_cpu = stop_emulator(emu);
+
+    const std::array<double, kinds> cpu = {plain.cpu_seconds(), with_crc.cpu_seconds(),
+                                           emulator_cpu};
+    for (int k = 0; k < kinds; ++k) {
+        const double gb = static_cast<double>(bytes[k].load()) / 1e9;
+        out.gbps[k] = gb / time[k];
+        out.cpu_per_gb[k] = gb > 0 ? cpu[k] / gb : 0;
+    }
+    std::sort(cycle_ratios.begin(), cycle_ratios.end());
+    if (!cycle_ratios.empty()) {
+        out.min_cycle_ratio = cycle_ratios.front();
+        out.max_cycle_ratio = cycle_ratios.back();
+    }
+    out.failed = bad.load();
+    return out;
+}
+
+/// 1 KiB PutObject requests/s over `connections` keep-alive connections (emulator --threads 4).
+double small_puts_per_s(const std::string& path, bool& failed) {
+    const emulator emu = start_emulator(path, "4", {});
+    const std::string small(1024, 's');
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<int> next_key{0};
+    std::vector<std::thread> threads;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < connections; ++i)
+        threads.emplace_back([&] {
             client_connection c(emu.port);
             while (!stop.load(std::memory_order_relaxed)) {
-                ossmp::upload_part_params p;
+                ossmp::put_object_params p;
                 p.bucket = "bench";
-                p.key = "big.bin";
-                p.upload_id = upload_id;
-                p.part_number = (next_part++ % 10000) + 1;
-                p.data = std::as_bytes(std::span<const char>(body.data(), body.size()));
+                p.key = "small/" + std::to_string(next_key++ % 1000);
+                p.data = std::as_bytes(std::span<const char>(small.data(), small.size()));
                 ossmp::http::request req;
-                ossmp::make_upload_part_request(p, req);
+                ossmp::make_put_object_request(p, req);
                 if (c.send(req).status != 200)
-                    bad = true;
+                    failed = true;
                 ++count;
             }
         });
-    out.threads = thread_count(emu.pid); // sampled once the I/O threads all exist
+    std::this_thread::sleep_for(std::chrono::duration<double>(small_put_seconds));
+    stop = true;
+    for (auto& t : threads)
+        t.join();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stop_emulator(emu);
+    return static_cast<double>(count.load()) / secs;
+}
 
-    if (with_small) {
-        const std::string small(1024, 's');
-        std::atomic<int> next_key{0};
-        out.small_puts =
-            run_connections([&](std::atomic<bool>& stop, std::atomic<std::uint64_t>& count) {
-                client_connection c(emu.port);
-                while (!stop.load(std::memory_order_relaxed)) {
-                    ossmp::put_object_params p;
-                    p.bucket = "bench";
-                    p.key = "small/" + std::to_string(next_key++ % 1000);
-                    p.data = std::as_bytes(std::span<const char>(small.data(), small.size()));
-                    ossmp::http::request req;
-                    ossmp::make_put_object_request(p, req);
-                    if (c.send(req).status != 200)
-                        bad = true;
-                    ++count;
-                }
-            });
-    }
-
-    ::kill(emu.pid, SIGTERM);
-    int st = 0;
-    ::waitpid(emu.pid, &st, 0);
-    out.failed = bad.load();
-    out.upload_gbps = parts_per_s * static_cast<double>(part_size) / 1e9;
-    return out;
+void report(const char* run, const ingest_figures& f, bool with_target) {
+    std::printf("%s (emulator process threads: %zu; single cycles sink/raw %.3f-%.3fx)\n", run,
+                f.emulator_threads, f.min_cycle_ratio, f.max_cycle_ratio);
+    print("  raw loopback TCP (4 conn, 8 MiB writes)", f.gbps[raw], "GB/s", "-", true);
+    print("  raw + CRC-64 (least work of a sink)", f.gbps[raw_crc], "GB/s", "-", true);
+    print("  sink UploadPart (4 conn, 8 MiB parts)", f.gbps[sink], "GB/s", "-", true);
+    print("  sink / raw", f.gbps[sink] / f.gbps[raw], "x", with_target ? ">= 0.9" : "-",
+          f.gbps[sink] / f.gbps[raw] >= 0.9);
+    print("  sink / (raw + CRC-64)", f.gbps[sink] / f.gbps[raw_crc], "x", "-", true);
+    print("  receiver CPU per GB: raw", f.cpu_per_gb[raw], "s", "-", true);
+    print("  receiver CPU per GB: raw + CRC-64", f.cpu_per_gb[raw_crc], "s", "-", true);
+    print("  receiver CPU per GB: emulator", f.cpu_per_gb[sink], "s", "-", true);
 }
 
 } // namespace
@@ -362,54 +515,28 @@ int main(int argc, char** argv) {
             : (std::filesystem::path(argv[0]).parent_path() / "../tools/emulator/ossmp-emulator")
                   .string();
     const std::string body(part_size, 'x');
-    // Shared 2-core machines are noisy (a figure can swing by 25% between runs, in either
-    // direction): the limit and the emulator are measured in interleaved rounds, each round's
-    // ratio pairs figures taken seconds apart, and the round with the median ratio is reported.
-    //
-    // The figure with the target: the emulator on as many I/O threads (4) as the raw limit has
-    // receiver threads. On a machine with fewer cores than client + server threads, CPU time is
-    // shared per thread, so a server with fewer threads gets a smaller share; the default
-    // (`--threads` = CPUs, at most 8) is measured too, for information.
-    struct round_figures {
-        double raw = 0;
-        emulator_figures four, dflt;
-    };
-    std::vector<round_figures> all;
     bool failed = false;
-    for (int r = 0; r < rounds; ++r) {
-        round_figures f;
-        f.raw = raw_tcp_gbps(body);
-        f.four = measure_emulator(path, "4", body, true);
-        f.dflt = measure_emulator(path, nullptr, body, false);
-        std::printf("round %d: raw %.3f GB/s, sink --threads 4 %.3f GB/s (%.3fx), default %.3f "
-                    "GB/s (%.3fx), small PutObject %.0f req/s\n",
-                    r + 1, f.raw, f.four.upload_gbps, f.four.upload_gbps / f.raw,
-                    f.dflt.upload_gbps, f.dflt.upload_gbps / f.raw, f.four.small_puts);
-        std::fflush(stdout);
-        failed = failed || f.four.failed || f.dflt.failed;
-        all.push_back(f);
+
+    const auto shared4 = alternate(path, "4", body, {}, {});
+    report("shared CPUs, emulator --threads 4", shared4, true);
+    const auto shared_default = alternate(path, nullptr, body, {}, {});
+    report("shared CPUs, emulator default --threads", shared_default, false);
+    failed = shared4.failed || shared_default.failed;
+
+    const std::vector<int> cpus = allowed_cpus();
+    if (cpus.size() >= 2) {
+        const auto half = static_cast<std::ptrdiff_t>(cpus.size() / 2);
+        const std::vector<int> client_cpus(cpus.begin(), cpus.begin() + half);
+        const std::vector<int> receiver_cpus(cpus.begin() + half, cpus.end());
+        const auto pinned = alternate(path, "4", body, client_cpus, receiver_cpus);
+        report("client and receivers on separate CPUs, emulator --threads 4", pinned, false);
+        failed = failed || pinned.failed;
+    } else {
+        std::printf("separate CPUs: skipped (one CPU allowed)\n");
     }
-    auto median_by = [&](auto key) {
-        std::vector<round_figures> sorted = all;
-        std::sort(sorted.begin(), sorted.end(),
-                  [&](const round_figures& a, const round_figures& b) { return key(a) < key(b); });
-        return sorted[sorted.size() / 2];
-    };
-    const auto m4 = median_by([](const round_figures& f) { return f.four.upload_gbps / f.raw; });
-    const auto md = median_by([](const round_figures& f) { return f.dflt.upload_gbps / f.raw; });
-    const auto ms = median_by([](const round_figures& f) { return f.four.small_puts; });
-    std::printf("median rounds:\n");
-    print("raw loopback TCP (4 conn, 8 MiB writes)", m4.raw, "GB/s", "-", true);
-    print("emulator --threads 4: process threads", static_cast<double>(m4.four.threads), "", "-",
-          true);
-    print("sink UploadPart (4 conn, 8 MiB parts)", m4.four.upload_gbps, "GB/s", "-", true);
-    print("sink / raw loopback TCP", m4.four.upload_gbps / m4.raw, "x", ">= 0.9",
-          m4.four.upload_gbps / m4.raw >= 0.9);
-    print("small PutObject 1 KiB (4 conn)", ms.four.small_puts, "req/s", "-", true);
-    print("emulator default --threads: proc threads", static_cast<double>(md.dflt.threads), "", "-",
-          true);
-    print("sink UploadPart, default --threads", md.dflt.upload_gbps, "GB/s", "-", true);
-    print("sink / raw, default --threads", md.dflt.upload_gbps / md.raw, "x", "-", true);
+
+    print("small PutObject 1 KiB (4 conn, --threads 4)", small_puts_per_s(path, failed), "req/s",
+          "-", true);
     if (failed) {
         std::fprintf(stderr, "some requests failed\n");
         return 1;
