@@ -206,27 +206,17 @@ public:
         if (n == 0)
             return;
         const char* p = mode_ == mode::memory ? bytes_.get() + size_ : scratch_.get();
-        std::string_view chunk(p, n);
-        crc_ = ossmp::crc64(chunk, crc_);
-        if (md5_)
-            md5_->update(chunk);
-        size_ += n;
-        if (mode_ == mode::file && !write_error_) {
-            while (!chunk.empty()) {
-                auto w = ::write(fd_, chunk.data(), chunk.size());
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0) {
-                    write_error_ = std::error_code(errno ? errno : EIO, std::generic_category());
-                    break;
-                }
-                chunk.remove_prefix(static_cast<std::size_t>(w));
-            }
-        }
+        take(std::string_view(p, n));
     }
 
-    /// Copies `bytes` in (used for bytes that arrived together with the header section).
+    /// Takes `bytes` that are already in memory (those that arrived together with the header
+    /// section, or a chunked body's data): copied in only when the body is kept in RAM; hashed
+    /// (and written to the file) in place otherwise.
     void write(std::string_view bytes) {
+        if (mode_ != mode::memory) {
+            take(bytes);
+            return;
+        }
         while (!bytes.empty()) {
             auto buf = prepare(bytes.size());
             std::memcpy(buf.data(), bytes.data(), buf.size());
@@ -275,6 +265,27 @@ public:
     }
 
 private:
+    // Hashes `chunk`, counts it and, in file mode, writes it out. Memory mode: `chunk` is the
+    // next `chunk.size()` bytes of `bytes_` (committed in place).
+    void take(std::string_view chunk) {
+        crc_ = ossmp::crc64(chunk, crc_);
+        if (md5_)
+            md5_->update(chunk);
+        size_ += chunk.size();
+        if (mode_ == mode::file && !write_error_) {
+            while (!chunk.empty()) {
+                auto w = ::write(fd_, chunk.data(), chunk.size());
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0) {
+                    write_error_ = std::error_code(errno ? errno : EIO, std::generic_category());
+                    break;
+                }
+                chunk.remove_prefix(static_cast<std::size_t>(w));
+            }
+        }
+    }
+
     static constexpr std::size_t scratch_max = 256 * 1024; // file / discard read buffer
     // Page-aligned: the kernel's copy out of the socket ran measurably slower into the
     // 256 KiB block malloc hands out (page + 16 bytes): 0.19 against 0.17 s of emulator CPU
