@@ -16,9 +16,10 @@
 //   sink          the emulator: each client sends 8 MiB UploadPart requests (signed V4, head and
 //                 body in one writev), the emulator parses, authenticates, CRC-64s and drops each
 //                 body, and answers. Target: sink >= 0.9x raw.
-// Every receiver's CPU time is measured too (reader threads: their own CPU clocks; emulator:
-// its rusage), as seconds per GB received: that is the receiving side's cost per byte, which
-// the throughput of a shared machine divides among client and server.
+// The raw receivers run in processes of their own, like the emulator. Every receiver's CPU time
+// is measured too (each process's rusage), as seconds per GB received: the receiving side's
+// cost per byte, which on a machine shared by client and server comes out of the client's
+// share (loopback packet processing is counted wherever the kernel happens to run it).
 //
 // Runs: (1) client and receivers sharing all CPUs, emulator `--threads 4` (as many receiving
 // threads as the raw limit has): the target line; (2) the same with the emulator's default
@@ -137,74 +138,82 @@ void write_all(int fd, std::span<iovec> iov) {
     }
 }
 
+/// Reads `fd` until EOF in blocks of `raw_read_size` (page-aligned), with `crc` also CRC-64ing.
+void read_and_drop(int fd, bool crc) {
+    constexpr std::align_val_t align{4096};
+    std::unique_ptr<char[], void (*)(char*)> buf(
+        static_cast<char*>(::operator new[](raw_read_size, align)),
+        [](char* p) { ::operator delete[](p, std::align_val_t{4096}); });
+    std::uint64_t sum = 0;
+    ssize_t n;
+    while ((n = ::read(fd, buf.get(), raw_read_size)) > 0)
+        if (crc)
+            sum = ossmp::crc64(std::string_view(buf.get(), static_cast<std::size_t>(n)), sum);
+    static std::atomic<std::uint64_t> sink_for_crc{0};
+    sink_for_crc ^= sum; // keeps the CRC from being optimised away
+    ::close(fd);
+}
+
 /// The raw limit: a loopback listener that accepts `connections` connections and gives each a
-/// reader thread (on `cpus` when not empty) that reads and drops, with `crc` also CRC-64ing.
+/// reader thread that reads and drops, with `crc` also CRC-64ing. Like the emulator, it runs in
+/// a process of its own (forked; on `cpus` when not empty), and its CPU time is that process's.
 class raw_receiver {
 public:
-    raw_receiver(bool crc, std::vector<int> cpus) {
-        lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    raw_receiver(bool crc, const std::vector<int>& cpus) {
+        int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (lfd_ < 0 || ::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::listen(lfd_, 16) != 0)
+        if (lfd < 0 || ::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(lfd, 16) != 0)
             die("bind/listen");
         socklen_t len = sizeof a;
-        ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+        ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
         port = ntohs(a.sin_port);
-        acceptor_ = std::thread([this, crc, cpus = std::move(cpus)] {
+        pid_ = ::fork();
+        if (pid_ < 0)
+            die("fork");
+        if (pid_ == 0) {
+            pin_to(cpus);
+            std::vector<std::thread> readers;
             for (int i = 0; i < connections; ++i) {
-                int fd = ::accept(lfd_, nullptr, nullptr);
+                int fd = ::accept(lfd, nullptr, nullptr);
                 if (fd < 0)
-                    die("accept");
-                readers_.emplace_back([this, fd, crc, cpus] {
-                    pin_to(cpus);
-                    constexpr std::align_val_t align{4096};
-                    std::unique_ptr<char[], void (*)(char*)> buf(
-                        static_cast<char*>(::operator new[](raw_read_size, align)),
-                        [](char* p) { ::operator delete[](p, std::align_val_t{4096}); });
-                    std::uint64_t sum = 0;
-                    ssize_t n;
-                    while ((n = ::read(fd, buf.get(), raw_read_size)) > 0)
-                        if (crc)
-                            sum = ossmp::crc64(
-                                std::string_view(buf.get(), static_cast<std::size_t>(n)), sum);
-                    checksum_ ^= sum; // keeps the CRC from being optimised away
-                    timespec ts{};
-                    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-                    cpu_ns_ += static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u +
-                               static_cast<std::uint64_t>(ts.tv_nsec);
-                    ::close(fd);
-                });
+                    std::_Exit(1);
+                readers.emplace_back([fd, crc] { read_and_drop(fd, crc); });
             }
-        });
+            for (auto& t : readers)
+                t.join();
+            std::_Exit(0);
+        }
+        ::close(lfd);
     }
     raw_receiver(const raw_receiver&) = delete;
     raw_receiver& operator=(const raw_receiver&) = delete;
-    ~raw_receiver() { join(); }
-
-    /// Waits for the readers (call after the clients closed their connections).
-    void join() {
-        if (acceptor_.joinable())
-            acceptor_.join();
-        for (auto& t : readers_)
-            if (t.joinable())
-                t.join();
-        if (lfd_ >= 0)
-            ::close(lfd_);
-        lfd_ = -1;
+    ~raw_receiver() {
+        if (pid_ > 0)
+            ::kill(pid_, SIGKILL), join();
     }
-    /// The reader threads' CPU time (after `join`).
-    double cpu_seconds() const { return static_cast<double>(cpu_ns_.load()) / 1e9; }
+
+    /// Waits for the receiver to finish (call after the clients closed their connections) and
+    /// returns its CPU seconds (user + system).
+    double join() {
+        int st = 0;
+        rusage ru{};
+        if (pid_ <= 0 || ::wait4(pid_, &st, 0, &ru) != pid_)
+            return 0;
+        pid_ = -1;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            std::fprintf(stderr, "raw receiver failed (status %d)\n", st);
+            std::exit(1);
+        }
+        return seconds(ru.ru_utime) + seconds(ru.ru_stime);
+    }
 
     std::uint16_t port = 0;
 
 private:
-    int lfd_ = -1;
-    std::thread acceptor_;
-    std::vector<std::thread> readers_; // written by the acceptor only, read after it joined
-    std::atomic<std::uint64_t> cpu_ns_{0};
-    std::atomic<std::uint64_t> checksum_{0};
+    pid_t pid_ = -1;
 };
 
 struct emulator {
@@ -437,12 +446,7 @@ ingest_figures alternate(const std::string& path, const char* threads, const std
     phase = -1;
     for (auto& t : clients)
         t.join();
-    plain.join();
-    with_crc.join();
-    const double emulator_cpu = stop_emulator(emu);
-
-    const std::array<double, kinds> cpu = {plain.cpu_seconds(), with_crc.cpu_seconds(),
-                                           emulator_cpu};
+    const std::array<double, kinds> cpu = {plain.join(), with_crc.join(), stop_emulator(emu)};
     for (int k = 0; k < kinds; ++k) {
         const double gb = static_cast<double>(bytes[k].load()) / 1e9;
         out.gbps[k] = gb / time[k];
