@@ -190,9 +190,11 @@ public:
     }
     raw_receiver(const raw_receiver&) = delete;
     raw_receiver& operator=(const raw_receiver&) = delete;
-    ~raw_receiver() {
-        if (pid_ > 0)
-            ::kill(pid_, SIGKILL), join();
+    ~raw_receiver() { // only reached without `join` on an error path: do not leave it running
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
     }
 
     /// Waits for the receiver to finish (call after the clients closed their connections) and
