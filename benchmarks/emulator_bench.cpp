@@ -61,6 +61,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -103,6 +104,20 @@ void pin_to(const std::vector<int>& cpus) {
 
 double seconds(const timeval& tv) {
     return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
+/// Waits for child `pid` (`what` names it in the error) to exit 0; returns its CPU seconds
+/// (user + system).
+double reap(pid_t pid, const char* what) {
+    int st = 0;
+    rusage ru{};
+    if (::wait4(pid, &st, 0, &ru) != pid)
+        die("wait4");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        std::fprintf(stderr, "%s did not exit cleanly (status %d)\n", what, st);
+        std::exit(1);
+    }
+    return seconds(ru.ru_utime) + seconds(ru.ru_stime);
 }
 
 int connect_to(std::uint16_t port) {
@@ -199,18 +214,7 @@ public:
 
     /// Waits for the receiver to finish (call after the clients closed their connections) and
     /// returns its CPU seconds (user + system).
-    double join() {
-        int st = 0;
-        rusage ru{};
-        if (pid_ <= 0 || ::wait4(pid_, &st, 0, &ru) != pid_)
-            return 0;
-        pid_ = -1;
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            std::fprintf(stderr, "raw receiver failed (status %d)\n", st);
-            std::exit(1);
-        }
-        return seconds(ru.ru_utime) + seconds(ru.ru_stime);
-    }
+    double join() { return pid_ > 0 ? reap(std::exchange(pid_, -1), "raw receiver") : 0; }
 
     std::uint16_t port = 0;
 
@@ -272,15 +276,7 @@ emulator start_emulator(const std::string& path, const char* threads,
 /// Stops the emulator (SIGTERM) and returns its CPU seconds (user + system).
 double stop_emulator(const emulator& emu) {
     ::kill(emu.pid, SIGTERM);
-    int st = 0;
-    rusage ru{};
-    if (::wait4(emu.pid, &st, 0, &ru) != emu.pid)
-        die("wait4");
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        std::fprintf(stderr, "emulator did not exit cleanly (status %d)\n", st);
-        std::exit(1);
-    }
-    return seconds(ru.ru_utime) + seconds(ru.ru_stime);
+    return reap(emu.pid, "emulator");
 }
 
 /// One keep-alive client connection that sends signed requests and reads the replies.

@@ -167,14 +167,6 @@ public:
                 scratch_ = std::move(spare_scratch());
             else
                 scratch_ = make_scratch(scratch_size_);
-            // Discard reads at most 64 KiB per call: the copy out of the socket and the CRC-64
-            // then stay in cache. Measured with 4 connections of 8 MiB parts on 2 shared cores,
-            // sink phases alternating with raw ones (as emulator_bench does): 0.175 s of
-            // emulator CPU per GB with 64 KiB reads against 0.21 with 256 KiB and 0.22 with
-            // 1 MiB (16, 32, 128 KiB: 0.18-0.22). File mode keeps the whole buffer (a write(2)
-            // per 64 KiB costs more; not measured).
-            read_limit_ =
-                mode_ == mode::discard ? std::min(scratch_size_, discard_read_max) : scratch_size_;
         }
     }
     body_sink(const body_sink&) = delete;
@@ -198,7 +190,14 @@ public:
             auto room = static_cast<std::size_t>(std::min<std::uint64_t>(n, capacity_ - size_));
             return {bytes_.get() + size_, room};
         }
-        return {scratch_.get(), std::min(n, read_limit_)};
+        // Discard reads at most 64 KiB per call: the copy out of the socket and the CRC-64
+        // then stay in cache. Measured with 4 connections of 8 MiB parts on 2 shared cores,
+        // sink phases alternating with raw ones (as emulator_bench does): 0.175 s of emulator
+        // CPU per GB with 64 KiB reads against 0.21 with 256 KiB and 0.22 with 1 MiB (16, 32,
+        // 128 KiB: 0.18-0.22). File mode uses the whole buffer (a write(2) per 64 KiB costs
+        // more; not measured).
+        const std::size_t limit = mode_ == mode::discard ? discard_read_max : scratch_size_;
+        return {scratch_.get(), std::min({n, limit, scratch_size_})};
     }
 
     /// The first `n` bytes of the last prepared buffer now hold body data.
@@ -323,7 +322,6 @@ private:
     std::uint64_t capacity_ = 0;
     scratch_ptr scratch_; // file / discard mode
     std::size_t scratch_size_ = 0;
-    std::size_t read_limit_ = 0; ///< most bytes `prepare` hands out (scratch modes)
     std::uint64_t size_ = 0;
     std::uint64_t crc_ = 0;
     std::optional<crypto::md5_hasher> md5_;
