@@ -3,8 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 using namespace ossmp;
 using namespace ossmp::test;
@@ -168,6 +170,49 @@ TEST_CASE("emulator sink storage keeps sizes and checksums only", "[emulator][st
     REQUIRE(rc.status == 200);
     CHECK(rc.headers.get("x-oss-hash-crc64ecma") == crc64_to_string(crc64(data + "end")));
     CHECK(rc.headers.get("ETag").ends_with("-2\""));
+}
+
+// A client that hangs up halfway through a body (sent after the header section, so the
+// emulator is reading it straight from the socket) leaves nothing behind in any storage: no
+// part, no object, no temp file, and the emulator keeps serving.
+TEST_CASE("emulator stores nothing when the client hangs up halfway through a body",
+          "[emulator][storage]") {
+    temp_dir dir;
+    const std::string storage = GENERATE(as<std::string>{}, "memory", "sink", "dir");
+    INFO("storage " << storage);
+    emulator_process emu(
+        default_args({"--storage", storage == "dir" ? "dir:" + dir.path : storage}));
+    emulator_client c(emu.port(), v4_options());
+    uploader up{c, "demo", "cut"};
+    const std::string id = up.initiate();
+    const auto body = random_bytes(4 * 1024 * 1024, 31);
+    const std::string_view half(body.data(), body.size() / 2);
+
+    auto part = make(http::verb::put, "demo", "cut", {{"partNumber", "1"}, {"uploadId", id}});
+    part.set_body_view(body);
+    auto put = make(http::verb::put, "demo", "cut-object");
+    put.set_body_view(body);
+    for (auto* req : {&part, &put}) {
+        emulator_client cut(emu.port(), v4_options());
+        cut.prepare(*req);
+        REQUIRE(cut.write_all(http::serialize_head(*req)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // head parsed first
+        REQUIRE(cut.write_all(half));
+        cut.disconnect();
+    }
+
+    auto lp = c.send(make(http::verb::get, "demo", "cut", {{"uploadId", id}}));
+    REQUIRE(lp.status == 200);
+    CHECK(count_of(lp.body, "<Part>") == 0);
+    check_error(c.send(make(http::verb::get, "demo", "cut-object")), 404, "NoSuchKey");
+    if (storage == "dir") { // the emulator drops the temp files once it sees the hang-up
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (files_in(dir.path + "/.tmp") != 0 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        CHECK(files_in(dir.path + "/.tmp") == 0);
+    }
+    // Still serving: the same part uploads whole.
+    CHECK(up.part(id, 1, body).headers.get("x-oss-hash-crc64ecma") == crc64_to_string(crc64(body)));
 }
 
 TEST_CASE("emulator fault injection", "[emulator][faults]") {
