@@ -18,6 +18,9 @@ struct diagnostics {
     std::string request_id;   ///< `RequestId` element, else the `x-oss-request-id` header
     std::string host_id;      ///< `HostId`
     std::string ec;           ///< `EC` element, else the `x-oss-ec` header
+    /// `Location` header of a 3xx (redirect) response: where the server sends the client.
+    /// ossmp never follows redirects (a signed request is bound to its host); callers report it.
+    std::string location;
     /// Every other child of <Error> in document order (ArgumentName, UploadId, StringToSign...).
     std::vector<std::pair<std::string, std::string>> extra;
 

@@ -144,7 +144,8 @@ inline std::error_code marker_number(std::string_view s, int& out) noexcept {
 /// `diag` receives the status, `Code`, `Message`, `RequestId`, `HostId`, `EC`, and every other
 /// child of `<Error>` in `extra` (document order; a repeated known element also goes there).
 /// `RequestId` falls back to the `x-oss-request-id` header and `EC` to `x-oss-ec`. An empty body
-/// (HEAD) is replaced by the base64-decoded `x-oss-err` header. A body that is not an `<Error>`
+/// (HEAD) is replaced by the base64-decoded `x-oss-err` header; a 3xx status fills `location`
+/// from the `Location` header. A body that is not an `<Error>`
 /// document (HTML from a proxy, JSON, garbage, over-size) still gives a service error chosen by
 /// status (`service_errc_for(status, "")`), with a one-line excerpt of the body in `message`.
 /// Meant for non-2xx responses; on a 2xx response it reads the body the same way.
@@ -201,6 +202,8 @@ inline std::error_code parse_error(const http::response& response, diagnostics& 
         diag.request_id = std::string(response.headers.get("x-oss-request-id"));
     if (diag.ec.empty())
         diag.ec = std::string(response.headers.get("x-oss-ec"));
+    if (response.status >= 300 && response.status < 400)
+        diag.location = std::string(response.headers.get("Location"));
     return make_error_code(service_errc_for(response.status, diag.code));
 }
 

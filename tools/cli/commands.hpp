@@ -1,0 +1,480 @@
+// tools/cli/commands.hpp: the commands of `ossmp`, one coroutine each, on the public headers.
+// Every command either prints its result and returns exit_ok, or throws (usage_error,
+// cli_error, integrity_error, op_failure); main turns those into messages and exit codes.
+#pragma once
+
+#include "errors.hpp"
+#include "files.hpp"
+#include "output.hpp"
+
+#include "ossmp/client.hpp"
+#include "ossmp/crc64.hpp"
+#include "ossmp/credentials.hpp"
+#include "ossmp/diagnostics.hpp"
+#include "ossmp/error.hpp"
+#include "ossmp/ops/abort.hpp"
+#include "ossmp/ops/complete.hpp"
+#include "ossmp/ops/delete_object.hpp"
+#include "ossmp/ops/get_object.hpp"
+#include "ossmp/ops/head_object.hpp"
+#include "ossmp/ops/initiate.hpp"
+#include "ossmp/ops/list_multipart_uploads.hpp"
+#include "ossmp/ops/list_parts.hpp"
+#include "ossmp/ops/put_object.hpp"
+#include "ossmp/ops/upload_part.hpp"
+#include "ossmp/transport/asio_transport.hpp"
+#include "ossmp/validate.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace ossmp_cli {
+
+using client_type =
+    ossmp::basic_client<ossmp::asio_transport, ossmp::environment_credentials_provider>;
+namespace aex = asio::experimental;
+
+/// `oss://BUCKET/KEY` split; the key may be empty where a prefix is meant.
+struct object_url {
+    std::string bucket;
+    std::string key;
+};
+
+/// oss://BUCKET/KEY (key required) or oss://BUCKET[/PREFIX] (key optional).
+inline object_url parse_url(std::string_view s, bool key_required) {
+    constexpr std::string_view scheme = "oss://";
+    if (s.substr(0, scheme.size()) != scheme)
+        throw usage_error{"expected oss://BUCKET/KEY, got '" + std::string(s) + "'"};
+    s.remove_prefix(scheme.size());
+    const auto slash = s.find('/');
+    object_url u;
+    u.bucket = std::string(s.substr(0, slash));
+    if (slash != std::string_view::npos)
+        u.key = std::string(s.substr(slash + 1));
+    if (u.bucket.empty())
+        throw usage_error{"missing bucket in oss://BUCKET/KEY"};
+    if (key_required && u.key.empty())
+        throw usage_error{"missing key in oss://BUCKET/KEY"};
+    return u;
+}
+
+/// A non-negative decimal integer (no sign, no spaces, no overflow).
+inline std::uint64_t parse_number(std::string_view s, std::string_view what) {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || s.empty())
+        throw usage_error{std::string(what) + " must be a non-negative integer, got '" +
+                          std::string(s) + "'"};
+    return v;
+}
+
+inline int parse_part_number(std::string_view s, std::string_view what) {
+    const auto n = parse_number(s, what);
+    if (n < 1 || n > ossmp::max_parts)
+        throw usage_error{std::string(what) + " must be 1..10000, got " + std::string(s)};
+    return static_cast<int>(n);
+}
+
+/// The arguments of one command, as CLI11 parsed them (strings: numbers are checked by the
+/// command, so that "-1" or "1e3" is an error rather than a wrapped value).
+struct command_args {
+    std::vector<std::string> positional;
+    std::vector<std::string> headers; // mpu init --header
+    std::vector<std::string> parts;   // mpu complete --part
+    std::optional<std::string> offset, length, acl;
+    bool md5 = false;
+    bool all = false;
+};
+
+/// The commands, sharing one client and one printer.
+class program {
+public:
+    program(client_type& client, printer out) : client_(client), out_(out) {}
+
+    static void check(std::string_view what, std::error_code ec, const ossmp::diagnostics& d) {
+        if (ec)
+            throw op_failure{std::string(what), ec, d};
+    }
+
+    asio::awaitable<int> mpu_init(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), true);
+        ossmp::initiate_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        for (const auto& h : a.headers) {
+            const auto colon = h.find(':');
+            if (colon == std::string::npos || colon == 0)
+                throw usage_error{"--header needs NAME:VALUE, got '" + h + "'"};
+            std::string_view value = std::string_view(h).substr(colon + 1);
+            while (!value.empty() && value.front() == ' ')
+                value.remove_prefix(1);
+            p.extra_headers.add(h.substr(0, colon), value);
+        }
+        ossmp::diagnostics d;
+        auto [ec, r] = co_await ossmp::async_initiate_upload(client_, p, d,
+                                                             aex::as_tuple(asio::use_awaitable));
+        check("InitiateMultipartUpload", ec, d);
+        if (out_.json_mode())
+            out_.fields(json{{"bucket", r.bucket}, {"key", url.key}, {"upload_id", r.upload_id}});
+        else
+            std::cout << terminal_safe(r.upload_id) << "\n";
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> mpu_put_part(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), true);
+        const int number = parse_part_number(a.positional.at(2), "part number N");
+        const std::uint64_t offset = a.offset ? parse_number(*a.offset, "--offset") : 0;
+        std::optional<std::uint64_t> length;
+        if (a.length)
+            length = parse_number(*a.length, "--length");
+        const std::string data =
+            read_source(a.positional.at(3), offset, length, ossmp::max_part_size);
+        ossmp::upload_part_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        p.upload_id = a.positional.at(1);
+        p.part_number = number;
+        p.data = bytes_of(data);
+        ossmp::upload_part_options o;
+        o.crc64 = ossmp::crc64(data);
+        o.content_md5 = a.md5;
+        ossmp::diagnostics d;
+        auto [ec, r] =
+            co_await ossmp::async_upload_part(client_, p, o, d, aex::as_tuple(asio::use_awaitable));
+        check("UploadPart", ec, d);
+        // The op compared the reply's CRC-64 with ours when there was one (a mismatch is an
+        // error above); without one, nothing vouches for the bytes the server stored.
+        json rec{{"part_number", number}};
+        print_upload(std::move(rec), r.etag, *o.crc64, data.size(), r.crc64.has_value());
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> mpu_complete(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), true);
+        ossmp::complete_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        p.upload_id = a.positional.at(1);
+        p.complete_all = a.all;
+        if (!a.parts.empty() && p.complete_all)
+            throw usage_error{"--part and --all exclude each other"};
+        if (a.parts.empty() && !p.complete_all)
+            throw usage_error{"give the parts (--part N:ETAG...) or --all"};
+        for (const auto& s : a.parts) {
+            const auto colon = s.find(':');
+            if (colon == std::string::npos)
+                throw usage_error{"--part needs N:ETAG, got '" + s + "'"};
+            ossmp::completed_part part;
+            part.part_number = parse_part_number(std::string_view(s).substr(0, colon), "--part N");
+            part.etag = s.substr(colon + 1);
+            p.parts.push_back(std::move(part));
+        }
+        if (a.acl)
+            p.object_acl = *a.acl;
+
+        // What the object must be: the listed parts' CRC-64s combined in number order, and
+        // their sizes summed. ListParts must run before Complete (the upload is gone after).
+        const auto listed = co_await list_all_parts(url, p.upload_id);
+        std::optional<ossmp::crc64_state> expected = ossmp::crc64_state{};
+        std::uint64_t size = 0;
+        bool sizes_known = true;
+        auto take = [&](int number) {
+            auto it = listed.find(number);
+            if (it == listed.end()) {
+                expected.reset();
+                sizes_known = false;
+                return;
+            }
+            size += it->second.size;
+            if (expected && it->second.crc64)
+                expected->append(*it->second.crc64, it->second.size);
+            else
+                expected.reset();
+        };
+        if (p.complete_all) {
+            for (const auto& [number, info] : listed)
+                take(number);
+        } else {
+            std::vector<int> numbers;
+            for (const auto& part : p.parts)
+                numbers.push_back(part.part_number);
+            std::sort(numbers.begin(), numbers.end());
+            for (int n : numbers)
+                take(n);
+        }
+
+        ossmp::complete_options o;
+        if (expected)
+            o.expected_crc64 = expected->value();
+        ossmp::diagnostics d;
+        auto [ec, r] = co_await ossmp::async_complete_upload(client_, p, o, d,
+                                                             aex::as_tuple(asio::use_awaitable));
+        check("CompleteMultipartUpload", ec, d);
+
+        json rec{{"bucket", url.bucket}, {"key", url.key}, {"etag", r.etag}};
+        bool verified = false;
+        std::string why;
+        if (r.crc64 && expected) {
+            verified = true; // the op compared them: a difference was crc_mismatch above
+            rec["crc64"] = ossmp::crc64_to_string(*r.crc64);
+        } else {
+            // No CRC-64 in the reply (or parts without one): HeadObject decides what it can.
+            ossmp::head_object_params hp;
+            hp.bucket = url.bucket;
+            hp.key = url.key;
+            ossmp::diagnostics hd;
+            auto [hec, m] = co_await ossmp::async_head_object(client_, hp, hd,
+                                                              aex::as_tuple(asio::use_awaitable));
+            check("HeadObject (verifying the completed object)", hec, hd);
+            if (sizes_known && m.size != size)
+                throw integrity_error{"CompleteMultipartUpload",
+                                      "the object is " + std::to_string(m.size) +
+                                          " bytes, but its parts hold " + std::to_string(size)};
+            const auto object_crc = r.crc64 ? r.crc64 : m.crc64;
+            if (object_crc && expected && *object_crc != expected->value())
+                throw integrity_error{
+                    "CompleteMultipartUpload",
+                    "CRC-64 mismatch: the object has " + ossmp::crc64_to_string(*object_crc) +
+                        ", its parts make " + ossmp::crc64_to_string(expected->value())};
+            verified = object_crc && expected;
+            if (object_crc)
+                rec["crc64"] = ossmp::crc64_to_string(*object_crc);
+            else if (expected)
+                rec["crc64"] = ossmp::crc64_to_string(expected->value());
+            if (!verified)
+                why = !object_crc    ? "the server sent no CRC-64 for the object"
+                      : !sizes_known ? "some parts are not in the upload's part list"
+                                     : "some parts have no CRC-64 in the part list";
+            if (sizes_known)
+                rec["size"] = m.size;
+        }
+        rec["verified"] = verified;
+        if (!r.location.empty())
+            rec["location"] = r.location;
+        if (!r.version_id.empty())
+            rec["version_id"] = r.version_id;
+        out_.fields(rec);
+        if (!verified)
+            out_.warn("the completed object was not verified: " + why);
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> mpu_abort(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), true);
+        ossmp::abort_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        p.upload_id = a.positional.at(1);
+        ossmp::diagnostics d;
+        auto [ec, r] =
+            co_await ossmp::async_abort_upload(client_, p, d, aex::as_tuple(asio::use_awaitable));
+        check("AbortMultipartUpload", ec, d);
+        if (out_.json_mode())
+            out_.fields(json{{"upload_id", p.upload_id}, {"aborted", true}});
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> mpu_list_parts(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), true);
+        ossmp::list_parts_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        p.upload_id = a.positional.at(1);
+        ossmp::diagnostics d;
+        auto [ec, r] =
+            co_await ossmp::async_list_parts(client_, p, d, aex::as_tuple(asio::use_awaitable));
+        check("ListParts", ec, d);
+        for (const auto& part : r.parts)
+            out_.row(json{{"part_number", part.part_number},
+                          {"size", part.size},
+                          {"etag", part.etag},
+                          {"crc64", part.crc64 ? ossmp::crc64_to_string(*part.crc64) : ""},
+                          {"last_modified", part.last_modified}});
+        if (r.is_truncated)
+            std::cerr << "ossmp: more parts follow (only the first page is listed)\n";
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> mpu_list_uploads(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), false);
+        ossmp::list_uploads_params p;
+        p.bucket = url.bucket;
+        p.prefix = url.key;
+        ossmp::diagnostics d;
+        auto [ec, r] =
+            co_await ossmp::async_list_uploads(client_, p, d, aex::as_tuple(asio::use_awaitable));
+        check("ListMultipartUploads", ec, d);
+        for (const auto& u : r.uploads)
+            out_.row(json{{"key", u.key}, {"upload_id", u.upload_id}, {"initiated", u.initiated}});
+        if (r.is_truncated)
+            std::cerr << "ossmp: more uploads follow (only the first page is listed)\n";
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> put(const command_args& a) {
+        auto url = parse_url(a.positional.at(1), true);
+        const std::string data =
+            read_source(a.positional.at(0), 0, std::nullopt, ossmp::max_put_object_size);
+        ossmp::put_object_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        p.data = bytes_of(data);
+        ossmp::put_object_options o;
+        o.crc64 = ossmp::crc64(data);
+        ossmp::diagnostics d;
+        auto [ec, r] =
+            co_await ossmp::async_put_object(client_, p, o, d, aex::as_tuple(asio::use_awaitable));
+        check("PutObject", ec, d);
+        print_upload(json::object(), r.etag, *o.crc64, data.size(), r.crc64.has_value());
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> get(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), true);
+        const std::string& target = a.positional.at(1);
+        const bool to_stdout = target == "-";
+        std::optional<output_file> file;
+        file_descriptor stdout_copy;
+        if (to_stdout) {
+            stdout_copy = file_descriptor(::dup(STDOUT_FILENO));
+            if (stdout_copy.get() < 0)
+                throw cli_error{"cannot use stdout: " + errno_text(errno)};
+        } else {
+            file.emplace(target);
+        }
+        std::cout.flush();
+        ossmp::get_object_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        const int out_fd = to_stdout ? stdout_copy.get() : file->fd();
+        auto sink = [out_fd](std::string_view bytes, std::error_code& ec) {
+            while (!bytes.empty()) {
+                const ssize_t n = ::write(out_fd, bytes.data(), bytes.size());
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n < 0) {
+                    ec = std::error_code(errno, std::generic_category());
+                    return;
+                }
+                bytes.remove_prefix(static_cast<std::size_t>(n));
+            }
+        };
+        ossmp::diagnostics d;
+        auto [ec, r] = co_await ossmp::async_get_object(client_, p, sink, d,
+                                                        aex::as_tuple(asio::use_awaitable));
+        check("GetObject", ec, d); // `file` removes its temporary file on the way out
+        if (file) {
+            if (auto cec = file->commit())
+                throw cli_error{"cannot write " + target + ": " + cec.message()};
+        }
+        json rec{{"size", r.bytes},
+                 {"crc64", ossmp::crc64_to_string(r.crc64)},
+                 {"verified", r.crc_checked}};
+        if (!to_stdout)
+            out_.fields(rec);
+        else if (out_.json_mode()) // the object went to stdout: the summary goes to stderr
+            std::cerr << json_line(rec);
+        if (!r.crc_checked)
+            out_.warn("the server sent no CRC-64 for the object: the download was not verified");
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> stat(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), true);
+        ossmp::head_object_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        ossmp::diagnostics d;
+        auto [ec, m] =
+            co_await ossmp::async_head_object(client_, p, d, aex::as_tuple(asio::use_awaitable));
+        check("HeadObject", ec, d);
+        json rec{{"bucket", url.bucket}, {"key", url.key}, {"size", m.size}, {"etag", m.etag}};
+        rec["crc64"] = m.crc64 ? ossmp::crc64_to_string(*m.crc64) : "";
+        rec["content_type"] = m.content_type;
+        rec["last_modified"] = m.last_modified;
+        rec["object_type"] = m.object_type;
+        rec["storage_class"] = m.storage_class;
+        if (!m.version_id.empty())
+            rec["version_id"] = m.version_id;
+        for (const auto& [name, value] : m.user_metadata)
+            rec["x-oss-meta-" + name] = value;
+        out_.fields(rec);
+        co_return exit_ok;
+    }
+
+    asio::awaitable<int> rm(const command_args& a) {
+        auto url = parse_url(a.positional.at(0), true);
+        ossmp::delete_object_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        ossmp::diagnostics d;
+        auto [ec, r] =
+            co_await ossmp::async_delete_object(client_, p, d, aex::as_tuple(asio::use_awaitable));
+        check("DeleteObject", ec, d);
+        if (out_.json_mode())
+            out_.fields(json{{"bucket", url.bucket}, {"key", url.key}, {"deleted", true}});
+        co_return exit_ok;
+    }
+
+private:
+    /// Every part of an upload (all pages), by number. A listing that repeats a part or whose
+    /// marker does not move forward is a malformed reply, not a loop.
+    asio::awaitable<std::map<int, ossmp::part_info>> list_all_parts(const object_url& url,
+                                                                    const std::string& upload_id) {
+        std::map<int, ossmp::part_info> parts;
+        ossmp::list_parts_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        p.upload_id = upload_id;
+        for (;;) {
+            ossmp::diagnostics d;
+            auto [ec, r] =
+                co_await ossmp::async_list_parts(client_, p, d, aex::as_tuple(asio::use_awaitable));
+            check("ListParts", ec, d);
+            const int marker = p.part_number_marker.value_or(0);
+            for (auto& part : r.parts) {
+                if (part.part_number <= marker || !parts.emplace(part.part_number, part).second)
+                    check("ListParts", ossmp::errc::bad_xml_value, d);
+            }
+            if (!r.is_truncated)
+                break;
+            if (r.next_part_number_marker <= marker || r.parts.empty())
+                check("ListParts", ossmp::errc::bad_xml_value, d); // would never end
+            p.part_number_marker = r.next_part_number_marker;
+        }
+        co_return parts;
+    }
+
+    /// The result of PutObject / UploadPart. Text: one line `ETAG CRC64` (scripts take the
+    /// ETag with `awk '{print $1}'`), with a note when the server did not confirm the CRC-64.
+    void print_upload(json rec, const std::string& etag, std::uint64_t crc, std::uint64_t size,
+                      bool verified) {
+        if (out_.json_mode()) {
+            rec["etag"] = etag;
+            rec["crc64"] = ossmp::crc64_to_string(crc);
+            rec["size"] = size;
+            rec["verified"] = verified;
+            out_.fields(rec);
+        } else {
+            std::cout << terminal_safe(etag) << ' ' << ossmp::crc64_to_string(crc)
+                      << (verified ? "" : " (local, not verified by the server)") << "\n";
+        }
+        if (!verified)
+            out_.warn("the server sent no CRC-64: the bytes it stored were not verified");
+    }
+
+    client_type& client_;
+    printer out_;
+};
+
+} // namespace ossmp_cli

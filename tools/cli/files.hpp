@@ -1,0 +1,239 @@
+// tools/cli/files.hpp: the CLI's local files. Reading an upload source so that the bytes sent
+// are exactly the bytes the source has (never a size assumed from fstat), and writing a
+// download through an exclusively created temporary file that is renamed into place only after
+// the object was verified.
+#pragma once
+
+#include "errors.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ossmp_cli {
+
+/// An owned file descriptor.
+class file_descriptor {
+public:
+    explicit file_descriptor(int fd = -1) noexcept : fd_(fd) {}
+    file_descriptor(file_descriptor&& o) noexcept : fd_(o.release()) {}
+    file_descriptor& operator=(file_descriptor&& o) noexcept {
+        if (this != &o) {
+            close();
+            fd_ = o.release();
+        }
+        return *this;
+    }
+    ~file_descriptor() { close(); }
+    int get() const noexcept { return fd_; }
+    int release() noexcept { return std::exchange(fd_, -1); }
+    /// Closes now; returns the errno of a failed close (0 on success or when not open).
+    int close() noexcept {
+        if (fd_ < 0)
+            return 0;
+        const int rc = ::close(std::exchange(fd_, -1));
+        return rc == 0 ? 0 : errno;
+    }
+
+private:
+    int fd_;
+};
+
+inline std::string errno_text(int e) {
+    return std::strerror(e);
+}
+
+/// What kind of file a path is, for messages.
+inline std::string_view file_kind(mode_t mode) {
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISFIFO(mode))
+        return "a pipe";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "a regular file";
+}
+
+/// Reads `length` bytes of `path` from `offset` (length unset: to the end), at most `cap`
+/// bytes in all.
+///
+/// The bytes returned are the bytes the source really has, read until it says end of file:
+///  - a regular file is read to its end whatever `st_size` says (files under /proc report 0);
+///    when `st_size` is not 0, the count read must equal it (less the offset) and the size and
+///    mtime must be the same after the read, else the file changed while it was read
+///    (`cli_error`, exit 1);
+///  - a pipe or socket (`put <(cmd) ...`; `-` is stdin, whatever it is) is read to its end;
+///    an offset cannot be applied to it (usage error);
+///  - a directory or a device is refused with a usage error (a device has no end of file that
+///    means "the data ends here": /dev/zero never ends, a disk's st_size is 0).
+/// With `length` set, a source that ends before `offset + length` is an error, never a short
+/// upload. More than `cap` bytes is a usage error (one request carries at most 5 GiB).
+inline std::string read_source(const std::string& path, std::uint64_t offset,
+                               std::optional<std::uint64_t> length, std::uint64_t cap) {
+    const bool from_stdin = path == "-";
+    file_descriptor fd(from_stdin ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                                  : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (fd.get() < 0)
+        throw usage_error{"cannot open " + (from_stdin ? std::string("stdin") : path) + ": " +
+                          errno_text(errno)};
+    struct stat before {};
+    if (::fstat(fd.get(), &before) != 0)
+        throw usage_error{"cannot stat " + path + ": " + errno_text(errno)};
+    const bool regular = S_ISREG(before.st_mode);
+    const bool stream = S_ISFIFO(before.st_mode) || S_ISSOCK(before.st_mode);
+    if (!regular && !stream)
+        throw usage_error{path + " is " + std::string(file_kind(before.st_mode)) +
+                          ": ossmp uploads regular files and pipes"};
+    if (length && *length > cap)
+        throw usage_error{"--length " + std::to_string(*length) + " is over the " +
+                          std::to_string(cap) + "-byte limit of one request"};
+    const auto announced = static_cast<std::uint64_t>(before.st_size);
+    if (regular) {
+        if (announced != 0 && offset > announced)
+            throw usage_error{"--offset " + std::to_string(offset) + " is past the end of " + path +
+                              " (" + std::to_string(announced) + " bytes)"};
+        if (offset != 0 && ::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0)
+            throw usage_error{"cannot seek in " + path + ": " + errno_text(errno)};
+    } else if (offset != 0) {
+        throw usage_error{"--offset needs a seekable file, and " + path + " is " +
+                          std::string(file_kind(before.st_mode))};
+    }
+
+    const std::uint64_t want = length ? *length : cap + 1; // one past the cap detects excess
+    std::string data;
+    if (length)
+        data.reserve(static_cast<std::size_t>(*length));
+    else if (regular && announced > offset)
+        data.reserve(static_cast<std::size_t>(std::min(announced - offset, cap)));
+    constexpr std::size_t chunk = 1 << 20;
+    while (data.size() < want) {
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(chunk, want - data.size()));
+        const std::size_t old = data.size();
+        data.resize(old + n);
+        const ssize_t r = ::read(fd.get(), data.data() + old, n);
+        if (r < 0) {
+            data.resize(old);
+            if (errno == EINTR)
+                continue;
+            throw cli_error{"cannot read " + path + ": " + errno_text(errno)};
+        }
+        data.resize(old + static_cast<std::size_t>(r));
+        if (r == 0)
+            break;
+    }
+    if (data.size() > cap)
+        throw usage_error{path + " has more than " + std::to_string(cap) +
+                          " bytes, the limit of one request (use multipart: ossmp mpu)"};
+    if (length && data.size() != *length)
+        throw usage_error{path + " ended after " + std::to_string(offset + data.size()) +
+                          " bytes, before --offset + --length (" +
+                          std::to_string(offset + *length) + ")"};
+    if (regular) {
+        struct stat after {};
+        if (::fstat(fd.get(), &after) != 0)
+            throw cli_error{"cannot stat " + path + ": " + errno_text(errno)};
+        const bool changed = after.st_size != before.st_size ||
+                             after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+                             after.st_mtim.tv_nsec != before.st_mtim.tv_nsec;
+        // A whole read of a file that announces its size must have found exactly that size.
+        const bool short_read = !length && announced != 0 && offset + data.size() != announced;
+        if (changed || short_read)
+            throw cli_error{path + " changed while it was read (" + std::to_string(announced) +
+                            " bytes announced, " + std::to_string(offset + data.size()) +
+                            " read); nothing was sent"};
+    }
+    return data;
+}
+
+inline std::span<const std::byte> bytes_of(const std::string& s) {
+    return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+/// A download's destination: a temporary file created exclusively (O_EXCL, so never through a
+/// link someone planted) under an unpredictable name in the target's directory, renamed over
+/// the target by `commit()` only. Destroying it uncommitted removes the temporary file, so
+/// every failure path (error, exception, cancellation by a signal) leaves the target as it was
+/// and no temporary file behind.
+class output_file {
+public:
+    /// Creates the temporary file next to `target`. Usage error when the target is a directory
+    /// or its directory cannot take a new file.
+    explicit output_file(std::string target) : target_(std::move(target)) {
+        struct stat st {};
+        if (::stat(target_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+            throw usage_error{target_ + " is a directory"};
+        const auto slash = target_.rfind('/');
+        dir_ = slash == std::string::npos ? "." : (slash == 0 ? "/" : target_.substr(0, slash));
+        const std::string base = slash == std::string::npos ? target_ : target_.substr(slash + 1);
+        if (base.empty() || base == "." || base == "..")
+            throw usage_error{"'" + target_ + "' does not name a file"};
+        std::string name =
+            (slash == std::string::npos ? std::string() : target_.substr(0, slash + 1)) + "." +
+            base + ".ossmp-XXXXXX";
+        // mkostemp: O_CREAT | O_EXCL, mode 0600, name from a random suffix, retried on clashes.
+        const int fd = ::mkostemp(name.data(), O_CLOEXEC);
+        if (fd < 0)
+            throw usage_error{"cannot create a file in " + dir_ + ": " + errno_text(errno)};
+        fd_ = file_descriptor(fd);
+        temp_ = std::move(name);
+    }
+    output_file(const output_file&) = delete;
+    output_file& operator=(const output_file&) = delete;
+    ~output_file() {
+        if (!temp_.empty())
+            ::unlink(temp_.c_str());
+    }
+
+    int fd() const noexcept { return fd_.get(); }
+    const std::string& temp_path() const noexcept { return temp_; }
+
+    /// Flushes the data, gives the file the mode a newly created file gets (0666 less the
+    /// umask), renames it over the target and syncs the directory. On failure the temporary
+    /// file is removed and the error returned.
+    std::error_code commit() {
+        const mode_t mask = ::umask(0);
+        ::umask(mask);
+        std::error_code ec;
+        auto fail = [&](int e) {
+            ec = std::error_code(e, std::generic_category());
+        };
+        if (::fchmod(fd_.get(), 0666 & ~mask) != 0)
+            fail(errno);
+        else if (::fsync(fd_.get()) != 0)
+            fail(errno);
+        else if (int e = fd_.close(); e != 0)
+            fail(e);
+        else if (::rename(temp_.c_str(), target_.c_str()) != 0)
+            fail(errno);
+        if (ec)
+            return ec; // the destructor removes the temporary file
+        temp_.clear();
+        file_descriptor dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (dir.get() >= 0)
+            ::fsync(dir.get()); // best effort: the rename is done either way
+        return {};
+    }
+
+private:
+    std::string target_;
+    std::string dir_;
+    std::string temp_;
+    file_descriptor fd_;
+};
+
+} // namespace ossmp_cli
