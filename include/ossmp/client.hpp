@@ -14,6 +14,7 @@
 #include "ossmp/endpoint.hpp"
 #include "ossmp/error.hpp"
 #include "ossmp/http/message.hpp"
+#include "ossmp/retry.hpp"
 #include "ossmp/signer.hpp"
 #include "ossmp/time.hpp"
 #include "ossmp/transport.hpp"
@@ -58,6 +59,14 @@ struct client_options {
     /// the second outcome). The request is then sent twice, so the client keeps a copy of it
     /// (headers and owned body; a viewed body is not copied).
     bool retry_on_clock_skew = true;
+    /// Retries of every single operation (default: none, `max_attempts = 1`). A retry waits
+    /// the policy's backoff on a timer of the client's executor, then re-signs and sends the
+    /// same request again (the client keeps a copy: headers and owned body; a viewed body is
+    /// not copied and must stay valid until the operation completes, as always). Operations
+    /// that stream a response body to a caller's sink (GetObject) are never retried: the sink
+    /// may already have seen part of the body. The composite algorithms (the uploader) take
+    /// their own policy.
+    retry_policy retry;
 };
 
 /// Per-endpoint client state: transport, endpoint, region, signer settings, credentials and the
@@ -199,8 +208,17 @@ struct is_basic_client<basic_client<T, C>> : std::true_type {};
 /// `std::error_code(const http::response&, Result&, diagnostics&)`. Completes with
 /// `void(std::error_code, Result)`; a failure before any I/O (validation, signing) completes
 /// through a post to the handler's executor, never inline, and sends nothing.
+///
+/// Retries: once at once after a `RequestTimeTooSkewed` that taught the client a new clock
+/// offset (`client_options::retry_on_clock_skew`), and as `client_options::retry` says for
+/// retryable errors (after a backoff on a timer, which terminal cancellation also stops). Each
+/// attempt sends a re-signed copy of the prepared request kept in `spare`.
 template <class Client, class Result, class Parse>
 struct call_op {
+    using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                  asio::wait_traits<std::chrono::steady_clock>,
+                                                  typename Client::executor_type>;
+
     Client& client;
     http::request req;
     round_trip_options opt;
@@ -208,13 +226,19 @@ struct call_op {
     std::unique_ptr<diagnostics> owned; // stable address for the overloads without diagnostics&
     Parse parse;
     std::error_code early;
-    std::optional<http::request> spare; // a copy kept for the clock-skew retry
-    enum class state { starting, posted, waiting, retried } st = state::starting;
+    std::optional<http::request> spare; // the prepared request, for another attempt
+    std::unique_ptr<timer_type> timer;  // the backoff timer, made on the first retry
+    unsigned attempt = 1;               // attempts counted by the retry policy
+    bool skew_retried = false;
+    std::chrono::steady_clock::time_point started;
+    enum class state { starting, posted, waiting, backing_off } st = state::starting;
 
     call_op(Client& c, http::request r, round_trip_options o, diagnostics* d,
             std::unique_ptr<diagnostics> own, Parse p, std::error_code e)
         : client(c), req(std::move(r)), opt(std::move(o)), diag(d), owned(std::move(own)),
           parse(std::move(p)), early(e) {}
+
+    const retry_policy& policy() const noexcept { return client.options().retry; }
 
     template <class Self>
     void operator()(Self& self) {
@@ -228,7 +252,9 @@ struct call_op {
                 return;
             }
             st = state::waiting;
-            if (client.options().retry_on_clock_skew)
+            started = std::chrono::steady_clock::now();
+            const bool policy_retries = policy().max_attempts > 1 && !opt.body_sink;
+            if (client.options().retry_on_clock_skew || policy_retries)
                 spare = req;
             client.transport().async_round_trip(std::move(req), opt, std::move(self));
             return;
@@ -237,26 +263,64 @@ struct call_op {
         self.complete(early, Result{});
     }
 
+    /// The backoff timer ended (or was cancelled by the caller's terminal cancellation).
+    template <class Self>
+    void operator()(Self& self, std::error_code ec) {
+        if (!ec && self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
+            ec = asio::error::operation_aborted;
+        if (!ec)
+            ec = resend(self);
+        if (ec) {
+            spare.reset();
+            self.complete(ec, Result{});
+        }
+    }
+
     template <class Self>
     void operator()(Self& self, std::error_code ec, http::response res) {
         diag->clear();
         Result result{};
-        if (!ec) {
+        if (!ec)
             ec = parse(static_cast<const http::response&>(res), result, *diag);
-            if (ec == service_errc::request_time_too_skewed &&
-                client.learn_clock_offset(res, *diag) && st == state::waiting && spare &&
-                self.get_cancellation_state().cancelled() == asio::cancellation_type::none) {
-                if (auto sec = client.sign_request(*spare); !sec) {
-                    st = state::retried;
-                    http::request again = std::move(*spare);
-                    spare.reset();
-                    client.transport().async_round_trip(std::move(again), opt, std::move(self));
+        const bool cancelled =
+            self.get_cancellation_state().cancelled() != asio::cancellation_type::none;
+        // The clock offset is learnt from every skew error, retried or not.
+        const bool learned =
+            ec == service_errc::request_time_too_skewed && client.learn_clock_offset(res, *diag);
+        if (ec && spare && !cancelled) {
+            if (learned && !skew_retried && client.options().retry_on_clock_skew) {
+                skew_retried = true;
+                if (!resend(self))
+                    return;
+            } else if (!opt.body_sink) {
+                const auto delay = policy().backoff(attempt, retry_random());
+                const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started);
+                if (policy().allows(attempt, ec, elapsed, delay)) {
+                    ++attempt;
+                    st = state::backing_off;
+                    if (!timer)
+                        timer = std::make_unique<timer_type>(client.get_executor());
+                    timer->expires_after(delay);
+                    timer->async_wait(std::move(self));
                     return;
                 }
             }
         }
         spare.reset();
         self.complete(ec, std::move(result));
+    }
+
+private:
+    /// Sends a re-signed copy of `spare`; returns the signing error (then nothing was sent).
+    template <class Self>
+    std::error_code resend(Self& self) {
+        if (auto sec = client.sign_request(*spare))
+            return sec;
+        st = state::waiting;
+        http::request again = *spare;
+        client.transport().async_round_trip(std::move(again), opt, std::move(self));
+        return {};
     }
 };
 

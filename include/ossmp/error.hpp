@@ -7,6 +7,7 @@
 // `is_retryable(ec)` says whether repeating the same request may succeed.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -352,14 +353,25 @@ inline bool is_retryable(const std::error_code& ec) noexcept {
             return false;
         }
     }
-    // System (and asio's system) category: connection-level failures.
-    if (ec.category() == std::system_category() || ec.category() == std::generic_category()) {
-        const auto cond = ec.default_error_condition();
-        return cond == std::errc::connection_reset || cond == std::errc::connection_refused ||
-               cond == std::errc::connection_aborted || cond == std::errc::broken_pipe ||
-               cond == std::errc::timed_out || cond == std::errc::network_unreachable ||
-               cond == std::errc::host_unreachable || cond == std::errc::network_reset ||
-               cond == std::errc::not_connected;
+    // System categories: connection-level failures, by errno value. Standalone Asio 1.22 has
+    // a system category of its own ("asio.system") whose codes do not compare equal to
+    // std::errc conditions, so the value is checked directly (this header stays Asio-free).
+    if (ec.category() == std::system_category() || ec.category() == std::generic_category() ||
+        std::string_view(ec.category().name()) == "asio.system") {
+        switch (ec.value()) {
+        case ECONNRESET:
+        case ECONNREFUSED:
+        case ECONNABORTED:
+        case EPIPE:
+        case ETIMEDOUT:
+        case ENETUNREACH:
+        case EHOSTUNREACH:
+        case ENETRESET:
+        case ENOTCONN:
+            return true;
+        default:
+            return false;
+        }
     }
     // asio::error::eof (misc category) and ssl stream truncation are handled by the transport,
     // which maps them to errc::unexpected_eof before they reach callers.

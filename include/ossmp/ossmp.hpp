@@ -21,6 +21,7 @@
 #include "ossmp/model.hpp"
 #include "ossmp/requests.hpp"
 #include "ossmp/responses.hpp"
+#include "ossmp/retry.hpp"
 #include "ossmp/signer.hpp"
 #include "ossmp/uri.hpp"
 #include "ossmp/validate.hpp"

@@ -1221,3 +1221,136 @@ TEST_CASE("RequestTimeTooSkewed corrects the clock offset", "[ops]") {
         CHECK(f.client.clock_offset() == 1500s);
     }
 }
+
+TEST_CASE("retry_policy: which errors, how many attempts, full-jitter backoff", "[ops][retry]") {
+    ossmp::retry_policy p = ossmp::retry_policy::standard();
+    CHECK(p.max_attempts == 4);
+    CHECK(p.retryable(make_error_code(service_errc::service_unavailable)));
+    CHECK(p.retryable(make_error_code(errc::timeout)));
+    CHECK(p.retryable(make_error_code(errc::crc_mismatch)));
+    CHECK_FALSE(p.retryable(make_error_code(service_errc::access_denied)));
+    CHECK_FALSE(p.retryable(asio::error::operation_aborted));
+    CHECK_FALSE(p.retryable(std::error_code{}));
+    // Asio's own system category (standalone Asio 1.22): a reset connection is retryable.
+    CHECK(p.retryable(asio::error::connection_reset));
+    CHECK(p.retryable(asio::error::broken_pipe));
+    CHECK(p.retryable(asio::error::connection_refused));
+
+    const auto busy = make_error_code(service_errc::service_unavailable);
+    CHECK(p.allows(1, busy, 0ms, 0ms));
+    CHECK(p.allows(3, busy, 0ms, 0ms));
+    CHECK_FALSE(p.allows(4, busy, 0ms, 0ms));
+    p.deadline = 1000ms;
+    CHECK(p.allows(1, busy, 900ms, 100ms));
+    CHECK_FALSE(p.allows(1, busy, 900ms, 101ms));
+
+    // Ceilings 200, 400, 800, ... capped at max_delay; the delay is random * ceiling.
+    p.base_delay = 200ms;
+    p.max_delay = 1000ms;
+    const std::uint64_t top = ~std::uint64_t{0};
+    const std::uint64_t half = std::uint64_t{1} << 63;
+    CHECK(p.backoff(1, 0) == 0ms);
+    CHECK(p.backoff(1, half) == 100ms);
+    CHECK(p.backoff(2, half) == 200ms);
+    CHECK(p.backoff(3, half) == 400ms);
+    CHECK(p.backoff(4, half) == 500ms); // capped at 1000
+    CHECK(p.backoff(60, half) == 500ms);
+    CHECK(p.backoff(1, top) == 199ms); // always below the ceiling
+    CHECK(p.backoff(60, top) == 999ms);
+}
+
+TEST_CASE("client_options::retry: single operations retry retryable errors with backoff",
+          "[ops][retry]") {
+    auto o = make_options();
+    o.retry.max_attempts = 3;
+    o.retry.base_delay = 1ms;
+    SECTION("503, then a reset connection, then success: one completion, three sends") {
+        fixture f(o);
+        f.transport.push_response(make_response(503, error_body("ServiceUnavailable")));
+        f.transport.push_error(asio::error::connection_reset);
+        f.transport.push_response(make_response(204));
+        auto [ec, r] = run_cb<ossmp::abort_result>(
+            f, [&](auto h) { ossmp::async_abort_upload(f.client, abort_p(), h); });
+        CHECK_FALSE(ec);
+        REQUIRE(f.transport.requests().size() == 3);
+        for (const auto& req : f.transport.requests())
+            CHECK(req.request.headers.count("Authorization") == 1);
+    }
+    SECTION("attempts run out: the last error") {
+        fixture f(o);
+        for (int i = 0; i < 3; ++i)
+            f.transport.push_response(make_response(500, error_body("InternalError")));
+        f.transport.push_response(make_response(204)); // never reached
+        auto [ec, r] = run_cb<ossmp::abort_result>(
+            f, [&](auto h) { ossmp::async_abort_upload(f.client, abort_p(), h); });
+        CHECK(ec == service_errc::internal_error);
+        CHECK(f.transport.requests().size() == 3);
+    }
+    SECTION("a fatal error is not retried") {
+        fixture f(o);
+        f.transport.push_response(make_response(403, error_body("AccessDenied")));
+        f.transport.push_response(make_response(204));
+        auto [ec, r] = run_cb<ossmp::abort_result>(
+            f, [&](auto h) { ossmp::async_abort_upload(f.client, abort_p(), h); });
+        CHECK(ec == service_errc::access_denied);
+        CHECK(f.transport.requests().size() == 1);
+    }
+    SECTION("a CRC mismatch is retried: the bytes are sent again") {
+        fixture f(o);
+        const std::string data = "part bytes";
+        const auto crc = ossmp::crc64(data);
+        f.transport.push_response(upload_part_ok(crc ^ 1));
+        f.transport.push_response(upload_part_ok(crc));
+        ossmp::upload_part_params p;
+        p.bucket = bucket;
+        p.key = key;
+        p.upload_id = uid;
+        p.part_number = 1;
+        p.data = bytes_of(data);
+        auto [ec, r] = run_cb<ossmp::upload_part_result>(
+            f, [&](auto h) { ossmp::async_upload_part(f.client, p, h); });
+        CHECK_FALSE(ec);
+        REQUIRE(f.transport.requests().size() == 2);
+        CHECK(f.transport.requests()[1].body == data);
+    }
+    SECTION("GetObject (a body sink) is never retried") {
+        fixture f(o);
+        f.transport.push_response(make_response(503, error_body("ServiceUnavailable")));
+        ossmp::get_object_params p;
+        p.bucket = bucket;
+        p.key = key;
+        auto [ec, r] = run_cb<ossmp::get_object_result>(f, [&](auto h) {
+            ossmp::async_get_object(
+                f.client, p, [](std::string_view) {}, h);
+        });
+        CHECK(ec == service_errc::service_unavailable);
+        CHECK(f.transport.requests().size() == 1);
+    }
+    SECTION("terminal cancellation during the backoff ends the operation at once") {
+        o.retry.base_delay = 60s;
+        o.retry.max_delay = 60s;
+        fixture f(o);
+        f.transport.push_response(make_response(503, error_body("ServiceUnavailable")));
+        asio::cancellation_signal cancel;
+        std::error_code result;
+        bool done = false;
+        ossmp::async_abort_upload(f.client, abort_p(),
+                                  asio::bind_cancellation_slot(
+                                      cancel.slot(), [&](std::error_code ec, ossmp::abort_result) {
+                                          result = ec;
+                                          done = true;
+                                      }));
+        // Run until the first attempt failed and the backoff timer waits, then cancel.
+        for (int i = 0; i < 100 && f.transport.requests().empty(); ++i)
+            f.ctx.run_one_for(10ms);
+        f.ctx.run_for(20ms);
+        REQUIRE_FALSE(done);
+        cancel.emit(asio::cancellation_type::terminal);
+        const auto t0 = std::chrono::steady_clock::now();
+        f.ctx.run_for(1s);
+        CHECK(done);
+        CHECK(result == asio::error::operation_aborted);
+        CHECK(std::chrono::steady_clock::now() - t0 < 500ms);
+        CHECK(f.transport.requests().size() == 1);
+    }
+}
