@@ -24,6 +24,8 @@
 //   - a watchdog closes the socket when its deadline passes: `header_timeout` for a whole
 //     header section once its first byte arrived (slowloris), `idle_timeout` between requests,
 //     `body_timeout` without progress while a body streams in;
+//   - whatever happens in it, an exception included, the connection ends in `finish`, which
+//     releases its slot, its watchdog and its socket (an exception is logged on stderr);
 //   - the header section goes through `http::request_parser`; a Content-Length body is then read
 //     straight into the `body_sink` buffers (one copy: socket to buffer), a chunked body goes
 //     through the parser's body sink;
@@ -44,10 +46,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
@@ -65,6 +70,29 @@ inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_await
 /// at most 64 KiB (sink) bounds how long one connection keeps its thread from the others.
 inline constexpr int read_burst = 16;
 using steady = std::chrono::steady_clock;
+
+/// Writes one line to stderr (one call, so lines of different threads do not mix).
+inline void log_error(std::string_view where, std::string_view what) noexcept {
+    std::fprintf(stderr, "ossmp-emulator: %.*s: %.*s\n", static_cast<int>(where.size()),
+                 where.data(), static_cast<int>(what.size()), what.data());
+}
+
+/// The completion handler of the emulator's `co_spawn`s: an exception that got out of a
+/// coroutine is logged (`asio::detached` would drop it without a trace).
+struct log_exception {
+    const char* where;
+    void operator()(std::exception_ptr e) const noexcept {
+        if (!e)
+            return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            log_error(where, x.what());
+        } catch (...) {
+            log_error(where, "unknown exception");
+        }
+    }
+};
 
 /// What `server::stop` needs of a connection, whatever its stream type.
 struct connection_base {
@@ -233,7 +261,10 @@ public:
     }
 
     /// Starts accepting (on the acceptor's strand).
-    void start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+    void start() {
+        asio::co_spawn(acceptor_.get_executor(), accept_loop(),
+                       detail::log_exception{"accept loop"});
+    }
 
     /// Stops accepting and closes every connection, from any thread: the closes are posted to
     /// the acceptor's and each connection's strand. Once no connection is left, `on_drained`
@@ -280,43 +311,57 @@ private:
                     break;
                 continue; // e.g. EMFILE: keep serving the others
             }
-            std::error_code ignored;
-            sock.set_option(asio::ip::tcp::no_delay(true), ignored);
-            if (tls_) {
-                using stream_t = asio::ssl::stream<asio::ip::tcp::socket>;
-                auto tc =
-                    std::make_shared<detail::connection<stream_t>>(strand, std::move(sock), *tls_);
-                if (track(tc))
-                    asio::co_spawn(strand, serve_tls(tc), asio::detached);
-                else
-                    tc->close();
-            } else {
-                auto pc = std::make_shared<detail::connection<asio::ip::tcp::socket>>(
-                    strand, std::move(sock));
-                if (track(pc))
-                    asio::co_spawn(strand, serve(pc), asio::detached);
-                else
-                    pc->close(); // not shared yet: closing it here is safe
+            try {
+                admit(std::move(sock), strand);
+            } catch (const std::exception& e) { // e.g. bad_alloc: that one connection is lost
+                detail::log_error("accept", e.what());
             }
         }
     }
 
-    template <class Conn>
-    asio::awaitable<void> serve_tls(std::shared_ptr<Conn> c) {
-        c->set_deadline(cfg_.header_timeout);
-        asio::co_spawn(c->strand, detail::watchdog(c), asio::detached);
-        auto [ec] =
-            co_await c->stream.async_handshake(asio::ssl::stream_base::server, detail::use_nothrow);
-        if (!ec)
-            co_await session(c);
-        finish(c.get());
+    // Starts serving an accepted socket, or closes it (stopping, or full: see `track`).
+    void admit(asio::ip::tcp::socket sock, const asio::any_io_executor& strand) {
+        std::error_code ignored;
+        sock.set_option(asio::ip::tcp::no_delay(true), ignored);
+        if (tls_) {
+            using stream_t = asio::ssl::stream<asio::ip::tcp::socket>;
+            auto tc =
+                std::make_shared<detail::connection<stream_t>>(strand, std::move(sock), *tls_);
+            if (track(tc))
+                asio::co_spawn(strand, serve(tc), detail::log_exception{"connection"});
+            else
+                tc->close(); // not shared yet: closing it here is safe
+        } else {
+            auto pc = std::make_shared<detail::connection<asio::ip::tcp::socket>>(strand,
+                                                                                  std::move(sock));
+            if (track(pc))
+                asio::co_spawn(strand, serve(pc), detail::log_exception{"connection"});
+            else
+                pc->close();
+        }
     }
 
+    // One connection, from its accept to its end: the TLS handshake (if any) and the session.
+    // Whatever ends it, an exception included, ends in `finish`, which releases its slot, its
+    // watchdog and its socket.
     template <class Conn>
     asio::awaitable<void> serve(std::shared_ptr<Conn> c) {
-        c->set_deadline(cfg_.idle_timeout);
-        asio::co_spawn(c->strand, detail::watchdog(c), asio::detached);
-        co_await session(c);
+        try {
+            c->set_deadline(Conn::plain ? cfg_.idle_timeout : cfg_.header_timeout);
+            asio::co_spawn(c->strand, detail::watchdog(c), detail::log_exception{"watchdog"});
+            bool ready = true;
+            if constexpr (!Conn::plain) {
+                auto [ec] = co_await c->stream.async_handshake(asio::ssl::stream_base::server,
+                                                               detail::use_nothrow);
+                ready = !ec;
+            }
+            if (ready)
+                co_await session(c);
+        } catch (const std::exception& e) {
+            detail::log_error("connection closed after an exception", e.what());
+        } catch (...) {
+            detail::log_error("connection closed after an exception", "unknown");
+        }
         finish(c.get());
     }
 
@@ -446,11 +491,13 @@ private:
             std::unique_ptr<body_sink> drain;
             body_sink* sink = p.sink.get();
             std::uint64_t cap = p.max_body;
+            // The body of a refused request is read and dropped (so that the client reads the
+            // answer); a body over its operation's cap (`close`) is not read at all.
             if (p.early) {
                 drain = service::drain_sink();
                 sink = drain.get();
                 cap = cfg_.max_body_size;
-                if (content_length > cap) { // not worth reading: answer and close
+                if (content_length > cap || p.early->close) { // not worth reading: answer, close
                     r = std::move(*p.early);
                     co_await send(c, r, false);
                     co_return;
