@@ -1,4 +1,5 @@
-// Integration tests of ossmp-emulator against hostile clients: lying Content-Lengths. Each test
+// Integration tests of ossmp-emulator against hostile clients: lying Content-Lengths, silent and
+// half-open connections, the connection cap and silent TLS clients. Each test
 // drives the real emulator process and then shows that it still serves a normal request and
 // still stops at once on SIGTERM.
 //
@@ -8,8 +9,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -129,6 +134,115 @@ void check_stops_at_once(emulator_process& emu) {
     CHECK(took < seconds(2));
 }
 
+// A bare loopback TCP connection (no HTTP client logic), for clients that misbehave.
+class raw_socket {
+public:
+    explicit raw_socket(std::uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0)
+            throw std::system_error(errno, std::generic_category(), "socket");
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            const int e = errno;
+            ::close(fd_);
+            throw std::system_error(e, std::generic_category(), "connect");
+        }
+    }
+    raw_socket(const raw_socket&) = delete;
+    raw_socket& operator=(const raw_socket&) = delete;
+    ~raw_socket() { ::close(fd_); }
+
+    int fd() const noexcept { return fd_; }
+    /// Sends what it can; false when the server already closed.
+    bool send(std::string_view bytes) {
+        while (!bytes.empty()) {
+            const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0)
+                return false;
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+    /// True when the server closed the connection (EOF or reset) by `deadline`; whatever it
+    /// sent before (a TLS session ticket, say) is read and dropped.
+    bool closed_by(steady::time_point deadline) {
+        while (true) {
+            const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady::now());
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0))) <= 0)
+                return false;
+            char buf[4096];
+            if (::recv(fd_, buf, sizeof buf, 0) <= 0)
+                return true;
+        }
+    }
+
+private:
+    int fd_ = -1;
+};
+
+std::string test_data_dir() {
+    const char* d = std::getenv("OSSMP_TEST_DATA");
+    return d && *d ? std::string(d) : std::string("tests/data");
+}
+
+std::vector<std::string> tls_args(std::vector<std::string> extra) {
+    auto a = default_args({"--tls-cert", test_data_dir() + "/server.crt", "--tls-key",
+                           test_data_dir() + "/server.key"});
+    for (auto& e : extra)
+        a.push_back(std::move(e));
+    return a;
+}
+
+// A blocking TLS client on a raw_socket (certificate not verified: only the timing matters).
+class tls_client {
+public:
+    explicit tls_client(std::uint16_t port)
+        : sock_(port), ctx_(SSL_CTX_new(TLS_client_method())), ssl_(SSL_new(ctx_.get())) {
+        SSL_set_fd(ssl_.get(), sock_.fd());
+    }
+    bool handshake() { return SSL_connect(ssl_.get()) == 1; }
+    bool write(std::string_view bytes) {
+        return SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size())) ==
+               static_cast<int>(bytes.size());
+    }
+    /// Reads one response (the server keeps the connection open); `ec` on failure.
+    http::response read_response(std::error_code& ec) {
+        http::response_parser p(false);
+        std::string pending;
+        while (!p.done()) {
+            if (pending.empty()) {
+                char buf[16384];
+                const int n = SSL_read(ssl_.get(), buf, sizeof buf);
+                if (n <= 0) {
+                    ec = std::make_error_code(std::errc::connection_aborted);
+                    return {};
+                }
+                pending.append(buf, static_cast<std::size_t>(n));
+            }
+            pending.erase(0, p.feed(pending, ec));
+            if (ec)
+                return {};
+        }
+        return p.release();
+    }
+    raw_socket& socket() noexcept { return sock_; }
+
+private:
+    struct free_ctx {
+        void operator()(SSL_CTX* c) const noexcept { SSL_CTX_free(c); }
+    };
+    struct free_ssl {
+        void operator()(SSL* s) const noexcept { SSL_free(s); }
+    };
+    raw_socket sock_;
+    std::unique_ptr<SSL_CTX, free_ctx> ctx_;
+    std::unique_ptr<SSL, free_ssl> ssl_;
+};
+
 } // namespace
 
 // Item: a body buffer used to be sized from Content-Length before the XML cap was checked; a
@@ -236,5 +350,96 @@ TEST_CASE("emulator reserves no memory for body bytes that have not arrived",
     auto lp = setup.send(make(http::verb::get, "demo", "claims", {{"uploadId", id}}));
     CHECK(count_of(lp.body, "<Part>") == 0);
     check_still_serves(emu, "after-claims");
+    check_stops_at_once(emu);
+}
+
+// Item: a connection that sent nothing used to get the 60 s idle timeout (header_timeout was
+// armed only by the first header byte), so 4096 silent connections from anyone shut everyone
+// out for a minute. The cap is now a flag, and header_timeout runs from the accept.
+TEST_CASE("emulator closes silent and half-open connections after --header-timeout, and "
+          "refuses connections over --max-connections",
+          "[emulator][hostile]") {
+    emulator_process emu(default_args({"--header-timeout", "1", "--max-connections", "64"}));
+    const auto t0 = steady::now();
+    std::vector<std::unique_ptr<raw_socket>> held;
+    for (int i = 0; i < 64; ++i) {
+        held.push_back(std::make_unique<raw_socket>(emu.port()));
+        if (i % 6 == 0) // some send half a header section, the rest nothing at all
+            REQUIRE(held.back()->send("PUT /demo/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+    }
+    std::this_thread::sleep_for(milliseconds(300)); // every one accepted and counted
+
+    // The 65th is closed at once, whatever it sends.
+    {
+        emulator_client c(emu.port(), v4_options());
+        auto r = make(http::verb::get, "demo", "", {{"uploads", ""}});
+        c.prepare(r);
+        raw_socket extra(emu.port());
+        extra.send(http::serialize_head(r));
+        CHECK(extra.closed_by(steady::now() + milliseconds(500)));
+    }
+    // Every held one is closed by the server at header_timeout after its accept.
+    std::size_t closed = 0;
+    for (auto& h : held)
+        closed += h->closed_by(t0 + seconds(1) + milliseconds(1500)) ? 1 : 0;
+    CHECK(closed == held.size());
+    INFO("closed after " << std::chrono::duration_cast<milliseconds>(steady::now() - t0).count()
+                         << " ms");
+    CHECK(steady::now() - t0 < milliseconds(2500));
+    held.clear();
+
+    check_still_serves(emu, "after-silence");
+    check_stops_at_once(emu);
+}
+
+TEST_CASE("emulator --help documents --max-connections", "[emulator][hostile]") {
+    const std::string cmd = emulator_binary() + " --help";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
+    REQUIRE(pipe);
+    std::string out;
+    char buf[4096];
+    while (auto n = std::fread(buf, 1, sizeof buf, pipe.get()))
+        out.append(buf, n);
+    CHECK(out.find("--max-connections N") != std::string::npos);
+    CHECK(out.find("--header-timeout SECONDS") != std::string::npos);
+}
+
+// The TLS handshake and the first header section share header_timeout from the accept: a TLS
+// client that connects and sends nothing, stops halfway through its handshake, or finishes it
+// and then sends nothing (which used to get the 60 s idle timeout) is closed then.
+TEST_CASE("emulator bounds TLS handshakes and silent TLS clients by --header-timeout",
+          "[emulator][hostile][tls]") {
+    emulator_process emu(tls_args({"--header-timeout", "1"}));
+    const auto t0 = steady::now();
+    raw_socket silent(emu.port());
+    raw_socket half_hello(emu.port());
+    // A TLS record header and the start of a ClientHello that never ends.
+    REQUIRE(half_hello.send(std::string_view("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
+    tls_client quiet(emu.port());
+    REQUIRE(quiet.handshake());
+    tls_client half_head(emu.port());
+    REQUIRE(half_head.handshake());
+    REQUIRE(half_head.write("GET /demo/k HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+
+    const auto by = t0 + seconds(1) + milliseconds(1500);
+    CHECK(silent.closed_by(by));
+    CHECK(half_hello.closed_by(by));
+    CHECK(quiet.socket().closed_by(by));
+    CHECK(half_head.socket().closed_by(by));
+    CHECK(steady::now() - t0 < milliseconds(2500));
+
+    // A TLS client that does its part is served (and kept alive).
+    tls_client good(emu.port());
+    REQUIRE(good.handshake());
+    emulator_client signer(emu.port(), v4_options());
+    for (int i = 0; i < 2; ++i) {
+        auto r = make(http::verb::get, "demo", "", {{"uploads", ""}});
+        signer.prepare(r);
+        REQUIRE(good.write(http::serialize_head(r)));
+        std::error_code ec;
+        auto resp = good.read_response(ec);
+        REQUIRE_FALSE(ec);
+        CHECK(resp.status == 200);
+    }
     check_stops_at_once(emu);
 }

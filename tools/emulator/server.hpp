@@ -21,9 +21,11 @@
 //     posts each connection's close to that connection's strand (a socket or timer is never
 //     touched from a foreign thread) and the acceptor's close to the acceptor's strand.
 // Per connection:
-//   - a watchdog closes the socket when its deadline passes: `header_timeout` for a whole
-//     header section once its first byte arrived (slowloris), `idle_timeout` between requests,
-//     `body_timeout` without progress while a body streams in;
+//   - a watchdog closes the socket when its deadline passes: `header_timeout` from the accept
+//     to a complete first header section (TLS handshake included: a client that connects and
+//     sends nothing, or never finishes its handshake, is closed then), `idle_timeout` between
+//     keep-alive requests and then `header_timeout` from the next request's first byte
+//     (slowloris), `body_timeout` without progress while a body streams in;
 //   - whatever happens in it, an exception included, the connection ends in `finish`, which
 //     releases its slot, its watchdog and its socket (an exception is logged on stderr);
 //   - the header section goes through `http::request_parser`; a Content-Length body is then read
@@ -347,7 +349,9 @@ private:
     template <class Conn>
     asio::awaitable<void> serve(std::shared_ptr<Conn> c) {
         try {
-            c->set_deadline(Conn::plain ? cfg_.idle_timeout : cfg_.header_timeout);
+            // From the accept, `header_timeout` to a complete first header section, TLS
+            // handshake included (the session does not move this deadline for it).
+            c->set_deadline(cfg_.header_timeout);
             asio::co_spawn(c->strand, detail::watchdog(c), detail::log_exception{"watchdog"});
             bool ready = true;
             if constexpr (!Conn::plain) {
@@ -434,10 +438,18 @@ private:
         http::request_parser parser;
         parser.set_header_limit(64 * 1024);
         parser.set_max_headers(200);
-        while (true) {
+        for (bool first = true;; first = false) {
             // ---- header section ----
-            c.set_deadline(cfg_.idle_timeout);
-            bool header_deadline_set = false;
+            // The first request's deadline runs from the accept (set by `serve`). Between
+            // keep-alive requests: `idle_timeout` for the first byte, then `header_timeout` for
+            // the whole section.
+            bool header_deadline_set = first;
+            if (!first && begin != end) { // pipelined: the next request has begun
+                c.set_deadline(cfg_.header_timeout);
+                header_deadline_set = true;
+            } else if (!first) {
+                c.set_deadline(cfg_.idle_timeout);
+            }
             std::error_code ec;
             while (!parser.header_done()) {
                 if (begin == end) {
