@@ -19,7 +19,8 @@
 //     overwrite or delete only `doom`s the blob: its file goes when the last stream ends;
 //   - the registry of live connections (`conns_`, under `reg_mutex_`), used by `stop()`, which
 //     posts each connection's close to that connection's strand (a socket or timer is never
-//     touched from a foreign thread) and the acceptor's close to the acceptor's strand.
+//     touched from a foreign thread) and the acceptor's close to the acceptor's strand, and by
+//     the acceptor: at `max_connections` a new connection is closed at once.
 // Per connection:
 //   - a watchdog closes the socket when its deadline passes: `header_timeout` from the accept
 //     to a complete first header section (TLS handshake included: a client that connects and
@@ -28,6 +29,8 @@
 //     (slowloris), `body_timeout` without progress while a body streams in;
 //   - whatever happens in it, an exception included, the connection ends in `finish`, which
 //     releases its slot, its watchdog and its socket (an exception is logged on stderr);
+//   - its read buffer holds 4 KiB while it waits for a request (64 KiB during a chunked
+//     body), and it keeps nothing once closed;
 //   - the header section goes through `http::request_parser`; a Content-Length body is then read
 //     straight into the `body_sink` buffers (one copy: socket to buffer), a chunked body goes
 //     through the parser's body sink;
@@ -49,6 +52,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -94,6 +98,53 @@ struct log_exception {
             log_error(where, "unknown exception");
         }
     }
+};
+
+/// A connection's read buffer: bytes [begin, end) arrived and are not consumed yet. A header
+/// section (or a pipelined one) is read into it; a Content-Length body goes straight to its
+/// sink and a chunked body through it. It holds `small` bytes while the connection waits for a
+/// request (the parser keeps a partial line itself, so a longer header section only takes more
+/// reads) and `large` during a chunked body.
+class read_buffer {
+public:
+    static constexpr std::size_t small = 4 * 1024;
+    static constexpr std::size_t large = 64 * 1024;
+
+    std::string_view data() const noexcept { return {bytes_.get() + begin_, end_ - begin_}; }
+    bool empty() const noexcept { return begin_ == end_; }
+    void consume(std::size_t n) noexcept { begin_ += n; }
+    /// Room to read into, at least 1 byte (unconsumed bytes move to the front).
+    asio::mutable_buffer space() {
+        if (begin_ == end_)
+            begin_ = end_ = 0;
+        if (!bytes_)
+            resize(small);
+        if (end_ == size_) {
+            std::memmove(bytes_.get(), bytes_.get() + begin_, end_ - begin_);
+            end_ -= begin_;
+            begin_ = 0;
+        }
+        return asio::buffer(bytes_.get() + end_, size_ - end_);
+    }
+    void commit(std::size_t n) noexcept { end_ += n; }
+    /// `large` (chunked bodies: fewer reads) or back to `small` once the rest fits in it.
+    void resize(std::size_t n) {
+        if (n == size_ || end_ - begin_ > n)
+            return;
+        auto fresh = std::make_unique_for_overwrite<char[]>(n);
+        if (end_ > begin_)
+            std::memcpy(fresh.get(), bytes_.get() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+        bytes_ = std::move(fresh);
+        size_ = n;
+    }
+
+private:
+    std::unique_ptr<char[]> bytes_;
+    std::size_t size_ = 0;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
 };
 
 /// What `server::stop` needs of a connection, whatever its stream type.
@@ -402,22 +453,14 @@ private:
         return f();
     }
 
-    // Reads more bytes into the buffer [begin, end) of `buf`; false on EOF/error.
+    // Reads more bytes into `buf`; false on EOF/error.
     template <class Conn>
-    asio::awaitable<bool> read_more(Conn& c, std::vector<char>& buf, std::size_t& begin,
-                                    std::size_t& end) {
-        if (begin == end)
-            begin = end = 0;
-        if (end == buf.size()) {
-            std::memmove(buf.data(), buf.data() + begin, end - begin);
-            end -= begin;
-            begin = 0;
-        }
-        auto b = asio::buffer(buf.data() + end, buf.size() - end);
+    asio::awaitable<bool> read_more(Conn& c, detail::read_buffer& buf) {
+        auto b = buf.space();
         auto [ec, n] = co_await c.stream.async_read_some(b, detail::use_nothrow);
         if (ec || n == 0)
             co_return false;
-        end += n;
+        buf.commit(n);
         co_return true;
     }
 
@@ -432,9 +475,7 @@ private:
     template <class Conn>
     asio::awaitable<void> session(std::shared_ptr<Conn> cp) {
         auto& c = *cp;
-        std::vector<char> buf(64 * 1024);
-        std::size_t begin = 0;
-        std::size_t end = 0;
+        detail::read_buffer buf;
         http::request_parser parser;
         parser.set_header_limit(64 * 1024);
         parser.set_max_headers(200);
@@ -444,16 +485,17 @@ private:
             // keep-alive requests: `idle_timeout` for the first byte, then `header_timeout` for
             // the whole section.
             bool header_deadline_set = first;
-            if (!first && begin != end) { // pipelined: the next request has begun
+            if (!first && !buf.empty()) { // pipelined: the next request has begun
                 c.set_deadline(cfg_.header_timeout);
                 header_deadline_set = true;
             } else if (!first) {
                 c.set_deadline(cfg_.idle_timeout);
             }
+            buf.resize(detail::read_buffer::small);
             std::error_code ec;
             while (!parser.header_done()) {
-                if (begin == end) {
-                    bool ok = co_await read_more(c, buf, begin, end);
+                if (buf.empty()) {
+                    bool ok = co_await read_more(c, buf);
                     if (!ok)
                         co_return; // EOF, reset, or watchdog close
                 }
@@ -461,8 +503,7 @@ private:
                     c.set_deadline(cfg_.header_timeout);
                     header_deadline_set = true;
                 }
-                auto n = parser.feed(std::string_view(buf.data() + begin, end - begin), ec);
-                begin += n;
+                buf.consume(parser.feed(buf.data(), ec));
                 if (ec)
                     break;
             }
@@ -528,20 +569,20 @@ private:
                 parser.set_body_limit(cap);
                 parser.set_body_sink(
                     [sink](std::string_view bytes, std::error_code&) { sink->write(bytes); });
+                buf.resize(detail::read_buffer::large);
                 std::uint64_t fed = 0;
                 while (!parser.done()) {
-                    if (begin == end) {
+                    if (buf.empty()) {
                         if (fault.action == fault_action::reset_mid && fed > 0) {
                             c.reset();
                             co_return;
                         }
-                        if (!co_await read_more(c, buf, begin, end))
+                        if (!co_await read_more(c, buf))
                             co_return;
                         c.set_deadline(cfg_.body_timeout);
                     }
-                    auto n =
-                        parser.feed(std::string_view(buf.data() + begin, end - begin), sink_ec);
-                    begin += n;
+                    auto n = parser.feed(buf.data(), sink_ec);
+                    buf.consume(n);
                     fed += n;
                     if (sink_ec)
                         break;
@@ -559,11 +600,12 @@ private:
                 std::uint64_t left = content_length;
                 std::uint64_t got = 0;
                 int burst = 0; // reads in a row without a trip through the io_context
-                auto take = std::min<std::uint64_t>(left, end - begin);
+                const auto arrived = buf.data();
+                auto take = std::min<std::uint64_t>(left, arrived.size());
                 if (take > reset_at)
                     take = reset_at;
-                sink->write(std::string_view(buf.data() + begin, static_cast<std::size_t>(take)));
-                begin += static_cast<std::size_t>(take);
+                sink->write(arrived.substr(0, static_cast<std::size_t>(take)));
+                buf.consume(static_cast<std::size_t>(take));
                 left -= take;
                 got += take;
                 while (left > 0) {
