@@ -1,7 +1,7 @@
 // Integration tests of ossmp-emulator against hostile clients: lying Content-Lengths, silent and
-// half-open connections, the connection cap and silent TLS clients. Each test
-// drives the real emulator process and then shows that it still serves a normal request and
-// still stops at once on SIGTERM.
+// half-open connections, the connection cap (and idle keep-alive connections at it), silent TLS
+// clients, memory per connection. Each test drives the real emulator process and then shows
+// that it still serves a normal request and still stops at once on SIGTERM.
 //
 // Catch2 assertions are not thread-safe: client threads only record what they saw, and the
 // main thread checks it after joining them.
@@ -442,6 +442,45 @@ TEST_CASE("emulator bounds TLS handshakes and silent TLS clients by --header-tim
         CHECK(resp.status == 200);
     }
     check_stops_at_once(emu);
+}
+
+// At the cap, a keep-alive connection idle between requests is closed to make room for a new
+// one (the one idle longest); connections in the middle of a request are never taken.
+TEST_CASE("emulator at --max-connections closes the longest-idle keep-alive connection for a "
+          "new one",
+          "[emulator][hostile]") {
+    emulator_process emu(default_args({"--max-connections", "4"}));
+    std::vector<std::unique_ptr<emulator_client>> idle;
+    for (int i = 0; i < 4; ++i) {
+        idle.push_back(std::make_unique<emulator_client>(emu.port(), v4_options()));
+        REQUIRE(idle.back()->send(make(http::verb::get, "demo", "", {{"uploads", ""}})).status ==
+                200);
+        std::this_thread::sleep_for(milliseconds(20)); // distinct idle times
+    }
+    // A fifth client is served: idle[0] makes room.
+    emulator_client fifth(emu.port(), v4_options());
+    auto r = fifth.send(make(http::verb::get, "demo", "", {{"uploads", ""}}));
+    CHECK(r.status == 200);
+    CHECK(idle[0]->wait_closed(milliseconds(1000)));
+    for (std::size_t i = 1; i < idle.size(); ++i)
+        CHECK_FALSE(idle[i]->wait_closed(milliseconds(50)));
+
+    // Four connections in the middle of a header section are not idle: a new one is refused.
+    emulator_process emu2(default_args({"--max-connections", "4"}));
+    std::vector<std::unique_ptr<raw_socket>> busy;
+    for (int i = 0; i < 4; ++i) {
+        busy.push_back(std::make_unique<raw_socket>(emu2.port()));
+        REQUIRE(busy.back()->send("GET /demo/k HTTP/1.1\r\n"));
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+    raw_socket refused(emu2.port());
+    CHECK(refused.closed_by(steady::now() + milliseconds(500)));
+    for (auto& b : busy)
+        CHECK_FALSE(b->closed_by(steady::now() + milliseconds(20)));
+    busy.clear();
+    check_still_serves(emu2, "after-busy");
+    check_stops_at_once(emu);
+    check_stops_at_once(emu2);
 }
 
 // Connections keep nothing once closed, and an idle one holds a small buffer: 1,000 silent

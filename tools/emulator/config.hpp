@@ -63,7 +63,8 @@ struct config {
     std::chrono::seconds body_timeout{60}; ///< body read: max time without progress
     /// Largest accepted request body: 5 GiB (PutObject / UploadPart limit) + 1 MiB margin.
     std::uint64_t max_body_size = 5ull * 1024 * 1024 * 1024 + 1024 * 1024;
-    /// --max-connections: concurrent connections. At the cap a new connection is closed at once.
+    /// --max-connections: concurrent connections. At the cap a new connection is closed at
+    /// once, unless a keep-alive connection idle between requests is closed to make room.
     std::size_t max_connections = 4096;
     unsigned threads = default_threads(); ///< --threads: I/O threads running the io_context
 
@@ -84,7 +85,7 @@ inline constexpr std::string_view usage_text =
     "                    accept (first request) or first byte (later ones); default 20\n"
     "  --idle-timeout:   a keep-alive connection waiting for its next request; default 60\n"
     "  --max-connections: concurrent connections (1..1000000, default 4096); at the cap a new\n"
-    "                    one is closed at once\n";
+    "                    one is closed at once unless an idle keep-alive one can go instead\n";
 
 namespace detail {
 

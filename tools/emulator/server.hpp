@@ -20,7 +20,9 @@
 //   - the registry of live connections (`conns_`, under `reg_mutex_`), used by `stop()`, which
 //     posts each connection's close to that connection's strand (a socket or timer is never
 //     touched from a foreign thread) and the acceptor's close to the acceptor's strand, and by
-//     the acceptor: at `max_connections` a new connection is closed at once.
+//     the acceptor: at `max_connections` a new connection is closed at once, unless a
+//     keep-alive connection idle between requests can be closed to make room (the one idle
+//     longest; its close is posted to its strand, which closes it only if it is still idle).
 // Per connection:
 //   - a watchdog closes the socket when its deadline passes: `header_timeout` from the accept
 //     to a complete first header section (TLS handshake included: a client that connects and
@@ -49,12 +51,14 @@
 #include "ossmp/http/parser.hpp"
 #include "ossmp/http/serializer.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -147,17 +151,27 @@ private:
     std::size_t end_ = 0;
 };
 
-/// What `server::stop` needs of a connection, whatever its stream type.
+/// What `server` needs of a connection, whatever its stream type.
 struct connection_base {
     explicit connection_base(asio::any_io_executor ex) : strand(std::move(ex)) {}
     connection_base(const connection_base&) = delete;
     connection_base& operator=(const connection_base&) = delete;
     virtual ~connection_base() = default;
-    /// Closes the socket and cancels every timer. Call on `strand` only.
+    /// Closes the socket and cancels every timer (`server::stop`). Call on `strand` only.
     virtual void shut() = 0;
+    /// Closes the socket if the connection is still idle between keep-alive requests (to make
+    /// room for a new connection at the cap). Call on `strand` only.
+    virtual void close_if_idle() = 0;
 
     /// The connection's strand: its coroutines, socket and timers live there.
     const asio::any_io_executor strand;
+    /// Written on `strand`, read by the acceptor under the registry lock: waiting for the next
+    /// keep-alive request with nothing received (since `idle_since`, steady-clock ticks).
+    std::atomic<bool> idle{false};
+    std::atomic<steady::rep> idle_since{0};
+    /// The acceptor chose it to make room (set under the registry lock; cleared on `strand`
+    /// when it turned out busy).
+    std::atomic<bool> evicting{false};
 };
 
 /// Per-connection state shared by the connection coroutine and its watchdog (one strand).
@@ -223,6 +237,18 @@ struct connection final : connection_base {
         close();
         timer.cancel();
         stall.cancel();
+    }
+    void close_if_idle() override {
+        if (idle.load(std::memory_order_relaxed))
+            close(); // the session sees EOF and finishes
+        else
+            evicting.store(false, std::memory_order_relaxed); // busy again: keep it
+    }
+    /// Marks the wait for the next keep-alive request (evictable) or its end.
+    void set_idle(bool on) noexcept {
+        if (on)
+            idle_since.store(steady::now().time_since_epoch().count(), std::memory_order_relaxed);
+        idle.store(on, std::memory_order_relaxed);
     }
 };
 
@@ -420,13 +446,46 @@ private:
         finish(c.get());
     }
 
-    // Registers a new connection; false (do not serve it) when the server is stopping or full.
+    // Registers a new connection; false (do not serve it) when the server is stopping, or
+    // full with no keep-alive connection idle between requests to close instead (see the file
+    // comment; the one idle longest goes, so the count may pass the cap for the moment its
+    // close takes).
     bool track(const std::shared_ptr<detail::connection_base>& c) {
-        std::lock_guard lock(reg_mutex_);
-        if (stopped_ || conns_.size() >= cfg_.max_connections)
-            return false;
-        conns_.emplace(c.get(), c);
+        std::shared_ptr<detail::connection_base> victim;
+        {
+            std::lock_guard lock(reg_mutex_);
+            if (stopped_)
+                return false;
+            if (conns_.size() >= cfg_.max_connections) {
+                victim = longest_idle();
+                if (!victim)
+                    return false;
+                victim->evicting.store(true, std::memory_order_relaxed);
+            }
+            conns_.emplace(c.get(), c);
+        }
+        if (victim) {
+            auto* raw = victim.get();
+            asio::post(raw->strand, [v = std::move(victim)] { v->close_if_idle(); });
+        }
         return true;
+    }
+    // Under reg_mutex_: the connection idle the longest that is not being closed yet, or null.
+    std::shared_ptr<detail::connection_base> longest_idle() {
+        std::shared_ptr<detail::connection_base> best;
+        auto best_since = std::numeric_limits<detail::steady::rep>::max();
+        for (auto& [raw, weak] : conns_) {
+            if (!raw->idle.load(std::memory_order_relaxed) ||
+                raw->evicting.load(std::memory_order_relaxed))
+                continue;
+            const auto since = raw->idle_since.load(std::memory_order_relaxed);
+            if (since < best_since)
+                if (auto c = weak.lock()) {
+                    best = std::move(c);
+                    best_since = since;
+                }
+        }
+        return best;
     }
     // On the connection's strand, when its session ended.
     template <class Conn>
@@ -482,8 +541,8 @@ private:
         for (bool first = true;; first = false) {
             // ---- header section ----
             // The first request's deadline runs from the accept (set by `serve`). Between
-            // keep-alive requests: `idle_timeout` for the first byte, then `header_timeout` for
-            // the whole section.
+            // keep-alive requests: `idle_timeout` for the first byte (the connection may be
+            // closed to make room meanwhile), then `header_timeout` for the whole section.
             bool header_deadline_set = first;
             if (!first && !buf.empty()) { // pipelined: the next request has begun
                 c.set_deadline(cfg_.header_timeout);
@@ -495,9 +554,11 @@ private:
             std::error_code ec;
             while (!parser.header_done()) {
                 if (buf.empty()) {
+                    c.set_idle(!header_deadline_set);
                     bool ok = co_await read_more(c, buf);
+                    c.set_idle(false);
                     if (!ok)
-                        co_return; // EOF, reset, or watchdog close
+                        co_return; // EOF, reset, or closed by the watchdog or to make room
                 }
                 if (!header_deadline_set) {
                     c.set_deadline(cfg_.header_timeout);
