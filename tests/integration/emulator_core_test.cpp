@@ -67,6 +67,7 @@ TEST_CASE("emulator command line", "[emulator][core]") {
         CHECK(c.max_skew == std::chrono::seconds(900));
         CHECK(c.header_timeout == std::chrono::seconds(20));
         CHECK(c.idle_timeout == std::chrono::seconds(60));
+        CHECK(c.body_timeout == std::chrono::seconds(60));
         CHECK(c.max_connections == 4096);
         CHECK_FALSE(c.tls());
     }
@@ -100,6 +101,8 @@ TEST_CASE("emulator command line", "[emulator][core]") {
                         "3",
                         "--idle-timeout",
                         "4",
+                        "--body-timeout",
+                        "5",
                         "--max-connections=64"});
         CHECK(c.listen_host == "::1");
         CHECK(c.listen_port == 0);
@@ -118,6 +121,7 @@ TEST_CASE("emulator command line", "[emulator][core]") {
         CHECK(c.max_skew == std::chrono::seconds(60));
         CHECK(c.header_timeout == std::chrono::seconds(3));
         CHECK(c.idle_timeout == std::chrono::seconds(4));
+        CHECK(c.body_timeout == std::chrono::seconds(5));
         CHECK(c.max_connections == 64);
     }
     SECTION("credentials from the environment") {
@@ -146,6 +150,7 @@ TEST_CASE("emulator command line", "[emulator][core]") {
                                                               {"--max-connections", "0"},
                                                               {"--max-connections", "1000001"},
                                                               {"--max-connections"},
+                                                              {"--body-timeout", "x"},
                                                               {"--bogus"},
                                                               {"--bucket"}}) {
             bad.push_back("--allow-anonymous");

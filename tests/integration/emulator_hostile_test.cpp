@@ -1,7 +1,7 @@
 // Integration tests of ossmp-emulator against hostile clients: lying Content-Lengths, silent and
 // half-open connections, the connection cap (and idle keep-alive connections at it), silent TLS
-// clients, memory per connection. Each test drives the real emulator process and then shows
-// that it still serves a normal request and still stops at once on SIGTERM.
+// clients, dripped bodies, memory per connection. Each test drives the real emulator process and
+// then shows that it still serves a normal request and still stops at once on SIGTERM.
 //
 // Catch2 assertions are not thread-safe: client threads only record what they saw, and the
 // main thread checks it after joining them.
@@ -392,7 +392,7 @@ TEST_CASE("emulator closes silent and half-open connections after --header-timeo
     check_stops_at_once(emu);
 }
 
-TEST_CASE("emulator --help documents --max-connections", "[emulator][hostile]") {
+TEST_CASE("emulator --help documents --max-connections and --body-timeout", "[emulator][hostile]") {
     const std::string cmd = emulator_binary() + " --help";
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
     REQUIRE(pipe);
@@ -401,6 +401,7 @@ TEST_CASE("emulator --help documents --max-connections", "[emulator][hostile]") 
     while (auto n = std::fread(buf, 1, sizeof buf, pipe.get()))
         out.append(buf, n);
     CHECK(out.find("--max-connections N") != std::string::npos);
+    CHECK(out.find("--body-timeout SECONDS") != std::string::npos);
     CHECK(out.find("--header-timeout SECONDS") != std::string::npos);
 }
 
@@ -481,6 +482,56 @@ TEST_CASE("emulator at --max-connections closes the longest-idle keep-alive conn
     check_still_serves(emu2, "after-busy");
     check_stops_at_once(emu);
     check_stops_at_once(emu2);
+}
+
+// The body of a request refused before it (here: no Authorization) is drained so the client
+// can read the answer, but within --body-timeout in all: dripping it used to keep the
+// connection (and a slot) for as long as a byte came every minute, with no credentials.
+// An accepted request keeps the per-progress rule: a slow but steady body is taken.
+TEST_CASE("emulator drains a refused body within --body-timeout in all", "[emulator][hostile]") {
+    emulator_process emu(default_args({"--body-timeout", "1"}));
+    // Refused, small body: drained and answered.
+    {
+        emulator_client c(emu.port(), raw_client_options{});
+        auto r = make(http::verb::put, "demo", "anon");
+        r.set_body(std::string(1000, 'a'));
+        check_error(c.send(std::move(r)), 403, "AccessDenied");
+    }
+    // Refused, 1 GiB declared, one byte every 250 ms: closed about 1 s after its header.
+    {
+        raw_socket drip(emu.port());
+        REQUIRE(drip.send("PUT /demo/anon HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                          "1073741824\r\n\r\n"));
+        const auto t0 = steady::now();
+        bool closed = false;
+        while (!closed && steady::now() - t0 < seconds(5)) {
+            drip.send("x");
+            closed = drip.closed_by(steady::now() + milliseconds(250));
+        }
+        CHECK(closed);
+        INFO("closed after " << std::chrono::duration_cast<milliseconds>(steady::now() - t0).count()
+                             << " ms");
+        CHECK(steady::now() - t0 < milliseconds(2500));
+    }
+    // Accepted (signed), 8 bytes at one per 250 ms (2 s in all, more than --body-timeout).
+    {
+        emulator_client c(emu.port(), v4_options());
+        auto r = make(http::verb::put, "demo", "slow");
+        const std::string body = "slow, on";
+        r.set_body(body);
+        c.prepare(r);
+        REQUIRE(c.write_all(http::serialize_head(r)));
+        for (char ch : body) {
+            std::this_thread::sleep_for(milliseconds(250));
+            REQUIRE(c.write_all(std::string_view(&ch, 1)));
+        }
+        std::error_code ec;
+        auto resp = c.read_response(false, ec);
+        REQUIRE_FALSE(ec);
+        CHECK(resp.status == 200);
+        CHECK(resp.headers.get("ETag") == quoted_md5(body));
+    }
+    check_stops_at_once(emu);
 }
 
 // Connections keep nothing once closed, and an idle one holds a small buffer: 1,000 silent

@@ -60,7 +60,9 @@ struct config {
     /// request (TLS handshake included), from its first byte for a later one.
     std::chrono::seconds header_timeout{20};
     std::chrono::seconds idle_timeout{60}; ///< keep-alive connection idle limit between requests
-    std::chrono::seconds body_timeout{60}; ///< body read: max time without progress
+    /// Body read: most time without progress; a refused request's body (drained so the
+    /// client reads the answer) gets this long in all.
+    std::chrono::seconds body_timeout{60};
     /// Largest accepted request body: 5 GiB (PutObject / UploadPart limit) + 1 MiB margin.
     std::uint64_t max_body_size = 5ull * 1024 * 1024 * 1024 + 1024 * 1024;
     /// --max-connections: concurrent connections. At the cap a new connection is closed at
@@ -79,11 +81,12 @@ inline constexpr std::string_view usage_text =
     "                      [--region R] [--domain D] [--tls-cert PEM --tls-key PEM]\n"
     "                      [--faults SPEC] [--faults-seed N] [--max-skew SECONDS]\n"
     "                      [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
-    "                      [--max-connections N]\n"
+    "                      [--body-timeout SECONDS] [--max-connections N]\n"
     "                      [--threads N]   (I/O threads, 1..64; default: CPUs, at most 8)\n"
     "  --header-timeout: a connection's header section must be complete this long after its\n"
     "                    accept (first request) or first byte (later ones); default 20\n"
     "  --idle-timeout:   a keep-alive connection waiting for its next request; default 60\n"
+    "  --body-timeout:   a body making no progress (a refused request's body: in all); 60\n"
     "  --max-connections: concurrent connections (1..1000000, default 4096); at the cap a new\n"
     "                    one is closed at once unless an idle keep-alive one can go instead\n";
 
@@ -239,6 +242,9 @@ inline std::string parse_command_line(int argc, const char* const* argv, config&
                 return e;
         } else if (arg == "--idle-timeout") {
             if (auto e = seconds(out.idle_timeout); !e.empty())
+                return e;
+        } else if (arg == "--body-timeout") {
+            if (auto e = seconds(out.body_timeout); !e.empty())
                 return e;
         } else if (arg == "--max-connections") {
             std::uint64_t v = 0;

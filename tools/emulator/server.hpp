@@ -28,7 +28,8 @@
 //     to a complete first header section (TLS handshake included: a client that connects and
 //     sends nothing, or never finishes its handshake, is closed then), `idle_timeout` between
 //     keep-alive requests and then `header_timeout` from the next request's first byte
-//     (slowloris), `body_timeout` without progress while a body streams in;
+//     (slowloris), `body_timeout` without progress while a body streams in, and
+//     `body_timeout` in all for the body of a request refused before it (answered, drained);
 //   - whatever happens in it, an exception included, the connection ends in `finish`, which
 //     releases its slot, its watchdog and its socket (an exception is logged on stderr);
 //   - its read buffer holds 4 KiB while it waits for a request (64 KiB during a chunked
@@ -606,8 +607,10 @@ private:
             body_sink* sink = p.sink.get();
             std::uint64_t cap = p.max_body;
             // The body of a refused request is read and dropped (so that the client reads the
-            // answer); a body over its operation's cap (`close`) is not read at all.
-            if (p.early) {
+            // answer), within `body_timeout` in all: a client that drips it cannot keep the
+            // connection. A body over its operation's cap (`close`) is not read at all.
+            const bool refused = p.early.has_value();
+            if (refused) {
                 drain = service::drain_sink();
                 sink = drain.get();
                 cap = cfg_.max_body_size;
@@ -619,6 +622,10 @@ private:
             }
             // ---- body ----
             c.set_deadline(cfg_.body_timeout);
+            const auto progress = [&] {
+                if (!refused)
+                    c.set_deadline(cfg_.body_timeout);
+            };
             const std::uint64_t reset_at =
                 fault.action == fault_action::reset_mid ? content_length / 2 : UINT64_MAX;
             if (fault.action == fault_action::reset_mid && !has_body) {
@@ -640,7 +647,7 @@ private:
                         }
                         if (!co_await read_more(c, buf))
                             co_return;
-                        c.set_deadline(cfg_.body_timeout);
+                        progress();
                     }
                     auto n = parser.feed(buf.data(), sink_ec);
                     buf.consume(n);
@@ -696,7 +703,7 @@ private:
                     sink->commit(n);
                     left -= n;
                     got += n;
-                    c.set_deadline(cfg_.body_timeout);
+                    progress();
                 }
             }
             parser.reset();
