@@ -1,7 +1,8 @@
 // Integration tests of ossmp-emulator against hostile clients: lying Content-Lengths, silent and
 // half-open connections, the connection cap (and idle keep-alive connections at it), silent TLS
-// clients, dripped bodies, memory per connection. Each test drives the real emulator process and
-// then shows that it still serves a normal request and still stops at once on SIGTERM.
+// clients, dripped bodies, exhausted descriptors, memory per connection. Each test drives the
+// real emulator process and then shows that it still serves a normal request and still stops
+// at once on SIGTERM.
 //
 // Catch2 assertions are not thread-safe: client threads only record what they saw, and the
 // main thread checks it after joining them.
@@ -16,8 +17,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -242,6 +245,23 @@ private:
     std::unique_ptr<SSL_CTX, free_ctx> ctx_;
     std::unique_ptr<SSL, free_ssl> ssl_;
 };
+
+// utime + stime of a process, in seconds.
+double cpu_seconds(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::istringstream rest(all.substr(all.rfind(')') + 2)); // after "pid (comm) "
+    std::string field;
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) { // fields 14 and 15 (1-based)
+        if (i == 14)
+            utime = std::stoull(field);
+        if (i == 15)
+            stime = std::stoull(field);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 } // namespace
 
@@ -531,6 +551,24 @@ TEST_CASE("emulator drains a refused body within --body-timeout in all", "[emula
         CHECK(resp.status == 200);
         CHECK(resp.headers.get("ETag") == quoted_md5(body));
     }
+    check_stops_at_once(emu);
+}
+
+// With no descriptor left, accept fails at once and the connection stays queued: the acceptor
+// used to retry at once, spinning a CPU for as long as the descriptors stayed taken.
+TEST_CASE("emulator out of file descriptors waits instead of spinning", "[emulator][hostile]") {
+    emulator_process emu(default_args({"--max-connections", "1000"}), seconds(20), 64);
+    std::vector<std::unique_ptr<raw_socket>> held;
+    for (int i = 0; i < 100; ++i) // about 50 take the descriptors left, the rest wait
+        held.push_back(std::make_unique<raw_socket>(emu.port()));
+    std::this_thread::sleep_for(milliseconds(300));
+    const double cpu0 = cpu_seconds(emu.pid());
+    std::this_thread::sleep_for(milliseconds(1000));
+    const double cpu = cpu_seconds(emu.pid()) - cpu0;
+    INFO("emulator CPU over 1 s with descriptors exhausted: " << cpu << " s");
+    CHECK(cpu < 0.3);
+    held.clear(); // descriptors come back: the queued connections and new ones are served
+    check_still_serves(emu, "after-emfile");
     check_stops_at_once(emu);
 }
 

@@ -53,6 +53,7 @@
 #include "ossmp/http/serializer.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -80,6 +81,9 @@ inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_await
 /// Body reads served straight from the socket before one goes through the io_context: 16 of
 /// at most 64 KiB (sink) bounds how long one connection keeps its thread from the others.
 inline constexpr int read_burst = 16;
+/// How long the acceptor waits after `accept` failed for want of a resource (EMFILE, ENFILE,
+/// ENOBUFS, ENOMEM): the connection stays queued, so an immediate retry fails again and spins.
+inline constexpr std::chrono::milliseconds accept_retry_delay{100};
 using steady = std::chrono::steady_clock;
 
 /// Writes one line to stderr (one call, so lines of different threads do not mix).
@@ -281,7 +285,7 @@ public:
     /// io_contexts must outlive the server.
     server(std::vector<asio::io_context*> workers, const config& cfg, service& svc)
         : io_(*workers.at(0)), cfg_(cfg), svc_(svc), acceptor_(asio::make_strand(*workers[0])),
-          workers_(std::move(workers)) {}
+          accept_pause_(acceptor_.get_executor()), workers_(std::move(workers)) {}
 
     /// Binds and listens on cfg.listen_host:listen_port (port 0 picks one); loads the TLS
     /// certificate when configured. Returns the error instead of throwing. Call before the
@@ -370,6 +374,7 @@ public:
         asio::post(acceptor_.get_executor(), [this] {
             std::error_code ec;
             acceptor_.close(ec);
+            accept_pause_.cancel();
         });
         for (auto& c : live) {
             auto* raw = c.get();
@@ -389,7 +394,15 @@ private:
             if (ec) {
                 if (!acceptor_.is_open())
                     break;
-                continue; // e.g. EMFILE: keep serving the others
+                if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                    ec == asio::error::no_memory ||
+                    ec == std::error_code(ENFILE, asio::error::get_system_category())) {
+                    // The connection stays queued: retrying at once would fail again and spin.
+                    accept_pause_.expires_after(detail::accept_retry_delay);
+                    auto [pec] = co_await accept_pause_.async_wait(detail::use_nothrow);
+                    (void)pec;
+                }
+                continue; // keep serving the others
             }
             try {
                 admit(std::move(sock), strand);
@@ -829,6 +842,7 @@ private:
     const config& cfg_;
     service& svc_;
     asio::ip::tcp::acceptor acceptor_; // on its own strand
+    asio::steady_timer accept_pause_;  // after EMFILE & co (on the acceptor's strand)
     std::unique_ptr<asio::ssl::context> tls_;
     std::vector<asio::io_context*> workers_; // one io_context per thread, never empty
     std::size_t next_worker_ = 0;            // round robin, on the acceptor's strand
