@@ -181,6 +181,8 @@ TEST_CASE("emulator fault specs", "[emulator][core]") {
     CHECK(f.decide(operation::put).action == fault_action::skew);
     CHECK(f.decide(operation::put).action == fault_action::skew);
     CHECK_FALSE(f.decide(operation::get));
+    CHECK(f.parse("Head=throw", 1).empty());
+    CHECK(f.decide(operation::head).action == fault_action::throw_);
 
     // %P: reproducible for a seed, roughly P percent.
     auto draw = [](std::uint64_t seed) {

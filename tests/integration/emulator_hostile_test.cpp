@@ -1,8 +1,8 @@
 // Integration tests of ossmp-emulator against hostile clients: lying Content-Lengths, silent and
 // half-open connections, the connection cap (and idle keep-alive connections at it), silent TLS
-// clients, dripped bodies, exhausted descriptors, memory per connection. Each test drives the
-// real emulator process and then shows that it still serves a normal request and still stops
-// at once on SIGTERM.
+// clients, dripped bodies, exhausted descriptors, memory per connection, exceptions. Each test
+// drives the real emulator process and then shows that it still serves a normal request and
+// still stops at once on SIGTERM.
 //
 // Catch2 assertions are not thread-safe: client threads only record what they saw, and the
 // main thread checks it after joining them.
@@ -370,6 +370,27 @@ TEST_CASE("emulator reserves no memory for body bytes that have not arrived",
     auto lp = setup.send(make(http::verb::get, "demo", "claims", {{"uploadId", id}}));
     CHECK(count_of(lp.body, "<Part>") == 0);
     check_still_serves(emu, "after-claims");
+    check_stops_at_once(emu);
+}
+
+// Whatever the cause, an exception in a connection's coroutine ends that connection and
+// releases it (slot, watchdog, socket): `--faults Head=throw` throws one after the head of
+// every HeadObject. With 2 slots, 20 of them in a row must leave the emulator serving, and
+// SIGTERM must not wait for connections that were never released.
+TEST_CASE("emulator releases a connection whose coroutine threw", "[emulator][hostile]") {
+    emulator_process emu(default_args({"--max-connections", "2", "--faults", "Head=throw"}));
+    emulator_client signer(emu.port(), v4_options());
+    auto head = make(http::verb::head, "demo", "k");
+    signer.prepare(head);
+    const std::string bytes = http::serialize_head(head);
+    int closed = 0;
+    for (int i = 0; i < 20; ++i) {
+        raw_socket s(emu.port());
+        s.send(bytes);
+        closed += s.closed_by(steady::now() + milliseconds(1000)) ? 1 : 0;
+    }
+    CHECK(closed == 20);
+    check_still_serves(emu, "after-throws");
     check_stops_at_once(emu);
 }
 

@@ -63,6 +63,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -119,7 +120,9 @@ public:
     static constexpr std::size_t small = 4 * 1024;
     static constexpr std::size_t large = 64 * 1024;
 
-    std::string_view data() const noexcept { return {bytes_.get() + begin_, end_ - begin_}; }
+    std::string_view data() const noexcept {
+        return bytes_ ? std::string_view(bytes_.get() + begin_, end_ - begin_) : std::string_view();
+    }
     bool empty() const noexcept { return begin_ == end_; }
     void consume(std::size_t n) noexcept { begin_ += n; }
     /// Room to read into, at least 1 byte (unconsumed bytes move to the front).
@@ -601,6 +604,8 @@ private:
             bool keep_alive = parser.keep_alive();
             reply r;
             const fault_decision fault = p.fault;
+            if (fault.action == fault_action::throw_) // see `serve`: the connection is released
+                throw std::runtime_error("fault injected by --faults (throw)");
             if (fault.action == fault_action::reset && !has_body) {
                 c.reset();
                 co_return;
