@@ -35,6 +35,21 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using steady = std::chrono::steady_clock;
 
+// Built with AddressSanitizer (as the emulator beside it then is): its quarantine holds freed
+// memory back from reuse, and its runtime needs descriptors of its own (UBSan's vptr check
+// opens a pipe), so two tests below check less there.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized_build = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool sanitized_build = true;
+#else
+constexpr bool sanitized_build = false;
+#endif
+#else
+constexpr bool sanitized_build = false;
+#endif
+
 // A signed request head whose Content-Length says `length` (the signature does not cover it).
 std::string lying_head(emulator_client& c, http::request r, std::uint64_t length) {
     c.prepare(r);
@@ -578,6 +593,12 @@ TEST_CASE("emulator drains a refused body within --body-timeout in all", "[emula
 // With no descriptor left, accept fails at once and the connection stays queued: the acceptor
 // used to retry at once, spinning a CPU for as long as the descriptors stayed taken.
 TEST_CASE("emulator out of file descriptors waits instead of spinning", "[emulator][hostile]") {
+    if (sanitized_build) {
+        // The sanitizer runtime in the emulator needs a pipe for its own checks, and it gets no
+        // descriptor here: it reports a false "invalid vptr" and aborts.
+        SUCCEED("skipped under AddressSanitizer");
+        return;
+    }
     emulator_process emu(default_args({"--max-connections", "1000"}), seconds(20), 64);
     std::vector<std::unique_ptr<raw_socket>> held;
     for (int i = 0; i < 100; ++i) // about 50 take the descriptors left, the rest wait
@@ -614,7 +635,8 @@ TEST_CASE("emulator memory per idle connection is small and reused after close",
     INFO("VmRSS at start " << rss0 << " KiB, 1,000 connections open " << rss_open[0]
                            << " KiB, again after they closed " << rss_open[1] << " KiB");
     CHECK(rss_open[0] < rss0 + 32 * 1024);
-    CHECK(rss_open[1] < rss_open[0] + 4 * 1024);
+    if (!sanitized_build) // ASan's quarantine keeps freed memory from being reused at once
+        CHECK(rss_open[1] < rss_open[0] + 4 * 1024);
     check_still_serves(emu, "after-many");
     check_stops_at_once(emu);
 }
