@@ -65,6 +65,10 @@ TEST_CASE("emulator command line", "[emulator][core]") {
         CHECK(c.region == "cn-hangzhou");
         CHECK(c.domain == "oss-cn-hangzhou.aliyuncs.com");
         CHECK(c.max_skew == std::chrono::seconds(900));
+        CHECK(c.header_timeout == std::chrono::seconds(20));
+        CHECK(c.idle_timeout == std::chrono::seconds(60));
+        CHECK(c.body_timeout == std::chrono::seconds(60));
+        CHECK(c.max_connections == 4096);
         CHECK_FALSE(c.tls());
     }
     SECTION("every flag") {
@@ -96,7 +100,10 @@ TEST_CASE("emulator command line", "[emulator][core]") {
                         "--header-timeout",
                         "3",
                         "--idle-timeout",
-                        "4"});
+                        "4",
+                        "--body-timeout",
+                        "5",
+                        "--max-connections=64"});
         CHECK(c.listen_host == "::1");
         CHECK(c.listen_port == 0);
         CHECK(c.storage == storage_kind::dir);
@@ -114,6 +121,8 @@ TEST_CASE("emulator command line", "[emulator][core]") {
         CHECK(c.max_skew == std::chrono::seconds(60));
         CHECK(c.header_timeout == std::chrono::seconds(3));
         CHECK(c.idle_timeout == std::chrono::seconds(4));
+        CHECK(c.body_timeout == std::chrono::seconds(5));
+        CHECK(c.max_connections == 64);
     }
     SECTION("credentials from the environment") {
         ::setenv("OSS_ACCESS_KEY_ID", "envak", 1);
@@ -138,6 +147,10 @@ TEST_CASE("emulator command line", "[emulator][core]") {
                                                               {"--tls-cert", "c.pem"},
                                                               {"--max-skew", "-1"},
                                                               {"--faults-seed", "x"},
+                                                              {"--max-connections", "0"},
+                                                              {"--max-connections", "1000001"},
+                                                              {"--max-connections"},
+                                                              {"--body-timeout", "x"},
                                                               {"--bogus"},
                                                               {"--bucket"}}) {
             bad.push_back("--allow-anonymous");
@@ -168,6 +181,8 @@ TEST_CASE("emulator fault specs", "[emulator][core]") {
     CHECK(f.decide(operation::put).action == fault_action::skew);
     CHECK(f.decide(operation::put).action == fault_action::skew);
     CHECK_FALSE(f.decide(operation::get));
+    CHECK(f.parse("Head=throw", 1).empty());
+    CHECK(f.decide(operation::head).action == fault_action::throw_);
 
     // %P: reproducible for a seed, roughly P percent.
     auto draw = [](std::uint64_t seed) {

@@ -20,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,9 +50,11 @@ inline std::string emulator_binary() {
 class emulator_process {
 public:
     /// Starts the emulator on 127.0.0.1:0 with `args` appended; throws std::runtime_error if it
-    /// does not print its address within `timeout`.
+    /// does not print its address within `timeout`. A non-zero `max_open_files` sets the
+    /// process's RLIMIT_NOFILE (soft and hard) to it.
     explicit emulator_process(std::vector<std::string> args,
-                              std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+                              std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                              unsigned max_open_files = 0) {
         int out[2];
         if (::pipe(out) != 0)
             throw std::system_error(errno, std::generic_category(), "pipe");
@@ -66,6 +69,10 @@ public:
         if (pid_ < 0)
             throw std::system_error(errno, std::generic_category(), "fork");
         if (pid_ == 0) {
+            if (max_open_files != 0) {
+                rlimit limit{max_open_files, max_open_files};
+                ::setrlimit(RLIMIT_NOFILE, &limit);
+            }
             ::dup2(out[1], 1);
             ::close(out[0]);
             ::close(out[1]);

@@ -30,6 +30,8 @@ enum class storage_kind {
 
 /// Most I/O threads `--threads` accepts (an upper bound, not a recommendation).
 inline constexpr unsigned max_threads = 64;
+/// Largest `--max-connections` accepted (each connection needs a file descriptor or two).
+inline constexpr std::uint64_t max_max_connections = 1'000'000;
 
 /// The default of `--threads`: `std::thread::hardware_concurrency()` clamped to 1..8 (0, "not
 /// known", gives 1).
@@ -54,12 +56,18 @@ struct config {
     std::string faults;                                  ///< fault-injection SPEC (see faults.hpp)
     std::uint64_t faults_seed = 1;                       ///< seed of the `%P` fault draws
     std::chrono::seconds max_skew{900}; ///< allowed |request time - server time|; 15 min as OSS
-    std::chrono::seconds header_timeout{20}; ///< slowloris guard: whole header section
-    std::chrono::seconds idle_timeout{60};   ///< keep-alive connection idle limit
-    std::chrono::seconds body_timeout{60};   ///< body read: max time without progress
+    /// Slowloris guard: a whole header section, counted from the accept for a connection's first
+    /// request (TLS handshake included), from its first byte for a later one.
+    std::chrono::seconds header_timeout{20};
+    std::chrono::seconds idle_timeout{60}; ///< keep-alive connection idle limit between requests
+    /// Body read: most time without progress; a refused request's body (drained so the
+    /// client reads the answer) gets this long in all.
+    std::chrono::seconds body_timeout{60};
     /// Largest accepted request body: 5 GiB (PutObject / UploadPart limit) + 1 MiB margin.
     std::uint64_t max_body_size = 5ull * 1024 * 1024 * 1024 + 1024 * 1024;
-    std::size_t max_connections = 4096;   ///< concurrent connections; more are closed at once
+    /// --max-connections: concurrent connections. At the cap a new connection is closed at
+    /// once, unless a keep-alive connection idle between requests is closed to make room.
+    std::size_t max_connections = 4096;
     unsigned threads = default_threads(); ///< --threads: I/O threads running the io_context
 
     bool tls() const noexcept { return !tls_cert.empty(); }
@@ -73,7 +81,14 @@ inline constexpr std::string_view usage_text =
     "                      [--region R] [--domain D] [--tls-cert PEM --tls-key PEM]\n"
     "                      [--faults SPEC] [--faults-seed N] [--max-skew SECONDS]\n"
     "                      [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
-    "                      [--threads N]   (I/O threads, 1..64; default: CPUs, at most 8)\n";
+    "                      [--body-timeout SECONDS] [--max-connections N]\n"
+    "                      [--threads N]   (I/O threads, 1..64; default: CPUs, at most 8)\n"
+    "  --header-timeout: a connection's header section must be complete this long after its\n"
+    "                    accept (first request) or first byte (later ones); default 20\n"
+    "  --idle-timeout:   a keep-alive connection waiting for its next request; default 60\n"
+    "  --body-timeout:   a body making no progress (a refused request's body: in all); 60\n"
+    "  --max-connections: concurrent connections (1..1000000, default 4096); at the cap a new\n"
+    "                    one is closed at once unless an idle keep-alive one can go instead\n";
 
 namespace detail {
 
@@ -228,6 +243,14 @@ inline std::string parse_command_line(int argc, const char* const* argv, config&
         } else if (arg == "--idle-timeout") {
             if (auto e = seconds(out.idle_timeout); !e.empty())
                 return e;
+        } else if (arg == "--body-timeout") {
+            if (auto e = seconds(out.body_timeout); !e.empty())
+                return e;
+        } else if (arg == "--max-connections") {
+            std::uint64_t v = 0;
+            if (!need_value() || !detail::parse_u64(value, v) || v < 1 || v > max_max_connections)
+                return "--max-connections needs a number from 1 to 1000000";
+            out.max_connections = static_cast<std::size_t>(v);
         } else if (arg == "--threads") {
             std::uint64_t v = 0;
             if (!need_value() || !detail::parse_u64(value, v) || v < 1 || v > max_threads)

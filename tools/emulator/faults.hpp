@@ -8,6 +8,7 @@
 //           a generator seeded by --faults-seed
 //   (none)  every such request
 //   ACTION  reset | reset-mid | 500 | 503 | slowdown | stall=SECONDS | bad-crc | truncate | skew
+//           | throw
 // The first rule that fires for a request wins; every rule whose OP matches counts the request.
 #pragma once
 
@@ -77,6 +78,7 @@ enum class fault_action {
     bad_crc,   ///< process normally but answer with a wrong x-oss-hash-crc64ecma
     truncate,  ///< answer with a response cut halfway, then close (state unchanged)
     skew,      ///< 403 RequestTimeTooSkewed
+    throw_,    ///< throw an exception in the connection's coroutine (the server's own recovery)
 };
 
 /// The fault chosen for one request.
@@ -204,6 +206,8 @@ private:
             d.action = fault_action::truncate;
         else if (action == "skew")
             d.action = fault_action::skew;
+        else if (action == "throw")
+            d.action = fault_action::throw_;
         else if (action.starts_with("stall=")) {
             std::uint64_t s = 0;
             if (!detail::parse_u64(action.substr(6), s) || s > 3600)

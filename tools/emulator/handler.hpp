@@ -217,27 +217,31 @@ public:
         }
         if (auto err = precheck(p, *bucket, has_body); err) {
             p.early = error_reply(p, *err, now);
+            // A body over the operation's cap is not worth reading: answer, then close.
+            p.early->close = err->code == "EntityTooLarge";
             return;
         }
-        auto content_length = parse_length(head.headers.get("Content-Length")).value_or(0);
-        if (p.op == operation::upload_part || p.op == operation::put) {
-            p.expects_body = true;
-            p.max_body = max_part_size; // 5 GiB: UploadPart and PutObject limit
+        // Every cap is checked before anything is sized from Content-Length: a request that
+        // declares an absurd length is answered from its header section, and nothing is
+        // allocated for it (a sink never reserves more than `body_sink::reserve_max` up front).
+        const auto content_length = parse_length(head.headers.get("Content-Length")).value_or(0);
+        const bool bulk = p.op == operation::upload_part || p.op == operation::put;
+        p.expects_body = bulk || p.op == operation::complete;
+        p.max_body = bulk ? max_part_size // 5 GiB: UploadPart and PutObject limit
+                          : max_xml_body_size;
+        if (content_length > p.max_body) {
+            p.early = error_reply(p, entity_too_large(content_length, p.max_body), now);
+            p.early->close = true;
+            return;
+        }
+        if (bulk) {
             bool need_md5 = head.headers.contains("Content-MD5");
             p.sink = p.dry_run ? storage::make_discard_sink(content_length, true)
                                : store_.make_sink(content_length, need_md5);
         } else if (p.op == operation::complete) {
-            p.expects_body = true;
-            p.max_body = max_xml_body_size;
             p.sink = storage::make_memory_sink(content_length);
         } else {
-            p.max_body = max_xml_body_size;
             p.sink = storage::make_discard_sink(0, false);
-        }
-        if (content_length > p.max_body) {
-            p.sink.reset();
-            p.early = error_reply(p, entity_too_large(content_length, p.max_body), now);
-            p.early->close = true;
         }
     }
 

@@ -15,6 +15,32 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
+namespace {
+
+// Each connection needs a descriptor (two while dir storage writes or streams a file): raises
+// the soft open-file limit towards the hard one, and warns when --max-connections still cannot
+// be reached (accept then fails, and is retried every 100 ms, until descriptors are free).
+void raise_open_file_limit(std::size_t max_connections) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    const auto want = static_cast<rlim_t>(max_connections) * 2 + 64;
+    if (rl.rlim_cur < want) {
+        rlimit raised = rl;
+        raised.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl = raised;
+    }
+    if (rl.rlim_cur < static_cast<rlim_t>(max_connections) + 64)
+        std::cerr << "ossmp-emulator: warning: the open-file limit (" << rl.rlim_cur
+                  << ") is too low for --max-connections " << max_connections
+                  << "; connections beyond it wait in the listen queue\n";
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
     using namespace ossmp::emulator;
     std::signal(SIGPIPE, SIG_IGN);
@@ -34,6 +60,7 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    raise_open_file_limit(cfg.max_connections);
     storage store(cfg.storage, cfg.storage_path);
     if (auto ec = store.open(cfg.buckets); ec) {
         std::cerr << "ossmp-emulator: storage " << cfg.storage_path << ": " << ec.message() << "\n";

@@ -19,11 +19,21 @@
 //     overwrite or delete only `doom`s the blob: its file goes when the last stream ends;
 //   - the registry of live connections (`conns_`, under `reg_mutex_`), used by `stop()`, which
 //     posts each connection's close to that connection's strand (a socket or timer is never
-//     touched from a foreign thread) and the acceptor's close to the acceptor's strand.
+//     touched from a foreign thread) and the acceptor's close to the acceptor's strand, and by
+//     the acceptor: at `max_connections` a new connection is closed at once, unless a
+//     keep-alive connection idle between requests can be closed to make room (the one idle
+//     longest; its close is posted to its strand, which closes it only if it is still idle).
 // Per connection:
-//   - a watchdog closes the socket when its deadline passes: `header_timeout` for a whole
-//     header section once its first byte arrived (slowloris), `idle_timeout` between requests,
-//     `body_timeout` without progress while a body streams in;
+//   - a watchdog closes the socket when its deadline passes: `header_timeout` from the accept
+//     to a complete first header section (TLS handshake included: a client that connects and
+//     sends nothing, or never finishes its handshake, is closed then), `idle_timeout` between
+//     keep-alive requests and then `header_timeout` from the next request's first byte
+//     (slowloris), `body_timeout` without progress while a body streams in, and
+//     `body_timeout` in all for the body of a request refused before it (answered, drained);
+//   - whatever happens in it, an exception included, the connection ends in `finish`, which
+//     releases its slot, its watchdog and its socket (an exception is logged on stderr);
+//   - its read buffer holds 4 KiB while it waits for a request (64 KiB during a chunked
+//     body), and it keeps nothing once closed;
 //   - the header section goes through `http::request_parser`; a Content-Length body is then read
 //     straight into the `body_sink` buffers (one copy: socket to buffer), a chunked body goes
 //     through the parser's body sink;
@@ -35,6 +45,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "connection.hpp"
 #include "faults.hpp"
 #include "handler.hpp"
 
@@ -42,12 +53,18 @@
 #include "ossmp/http/parser.hpp"
 #include "ossmp/http/serializer.hpp"
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
@@ -57,110 +74,6 @@
 #include <unistd.h>
 
 namespace ossmp::emulator {
-
-namespace detail {
-
-inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
-/// Body reads served straight from the socket before one goes through the io_context: 16 of
-/// at most 64 KiB (sink) bounds how long one connection keeps its thread from the others.
-inline constexpr int read_burst = 16;
-using steady = std::chrono::steady_clock;
-
-/// What `server::stop` needs of a connection, whatever its stream type.
-struct connection_base {
-    explicit connection_base(asio::any_io_executor ex) : strand(std::move(ex)) {}
-    connection_base(const connection_base&) = delete;
-    connection_base& operator=(const connection_base&) = delete;
-    virtual ~connection_base() = default;
-    /// Closes the socket and cancels every timer. Call on `strand` only.
-    virtual void shut() = 0;
-
-    /// The connection's strand: its coroutines, socket and timers live there.
-    const asio::any_io_executor strand;
-};
-
-/// Per-connection state shared by the connection coroutine and its watchdog (one strand).
-template <class Stream>
-struct connection final : connection_base {
-    template <class... Args>
-    explicit connection(asio::any_io_executor ex, Args&&... args)
-        : connection_base(ex), stream(std::forward<Args>(args)...), timer(ex), stall(ex) {
-        if constexpr (plain) {
-            std::error_code ec;
-            stream.non_blocking(true, ec); // for `read_ready`; asynchronous reads are unaffected
-        }
-    }
-
-    static constexpr bool plain = std::is_same_v<Stream, asio::ip::tcp::socket>;
-
-    Stream stream;
-    asio::steady_timer timer; ///< the watchdog's
-    asio::steady_timer stall; ///< the stall fault's
-    steady::time_point deadline = steady::time_point::max();
-    bool done = false;
-    bool stopping = false; ///< `server::stop` closed it
-
-    asio::basic_socket<asio::ip::tcp, asio::any_io_executor>& socket() {
-        return stream.lowest_layer();
-    }
-    /// Plain TCP: reads what the socket holds now without waiting; 0 with no error when it
-    /// holds nothing (or for TLS, which always answers 0: use the asynchronous read). Saves the
-    /// io_context round trip (an epoll_wait per read) while a body streams in.
-    std::size_t read_ready(asio::mutable_buffer b, std::error_code& ec) {
-        ec.clear();
-        if constexpr (plain) {
-            const std::size_t n = stream.read_some(b, ec);
-            if (ec == asio::error::would_block || ec == asio::error::try_again) {
-                ec.clear();
-                return 0;
-            }
-            return n;
-        } else {
-            (void)b;
-            return 0;
-        }
-    }
-    /// Moves the deadline; an earlier one re-arms the watchdog (which sleeps until the old one).
-    void set_deadline(std::chrono::seconds d) {
-        deadline = steady::now() + d;
-        if (deadline < timer.expiry())
-            timer.cancel();
-    }
-    /// Closes at once with a TCP RST (SO_LINGER 0): what a client sees as "connection reset".
-    void reset() {
-        std::error_code ec;
-        socket().set_option(asio::socket_base::linger(true, 0), ec);
-        socket().close(ec);
-    }
-    void close() {
-        std::error_code ec;
-        socket().shutdown(asio::socket_base::shutdown_both, ec);
-        socket().close(ec);
-    }
-    void shut() override {
-        stopping = true;
-        close();
-        timer.cancel();
-        stall.cancel();
-    }
-};
-
-template <class Conn>
-asio::awaitable<void> watchdog(std::shared_ptr<Conn> c) {
-    while (!c->done) {
-        c->timer.expires_at(c->deadline);
-        auto [ec] = co_await c->timer.async_wait(use_nothrow);
-        (void)ec;
-        if (c->done)
-            break;
-        if (steady::now() >= c->deadline) {
-            c->close();
-            break;
-        }
-    }
-}
-
-} // namespace detail
 
 /// The emulator's listener: accepts connections and serves them with a `service`, one
 /// io_context per thread (see the file comment: connections handed out in turn, the storage
@@ -173,7 +86,7 @@ public:
     /// io_contexts must outlive the server.
     server(std::vector<asio::io_context*> workers, const config& cfg, service& svc)
         : io_(*workers.at(0)), cfg_(cfg), svc_(svc), acceptor_(asio::make_strand(*workers[0])),
-          workers_(std::move(workers)) {}
+          accept_pause_(acceptor_.get_executor()), workers_(std::move(workers)) {}
 
     /// Binds and listens on cfg.listen_host:listen_port (port 0 picks one); loads the TLS
     /// certificate when configured. Returns the error instead of throwing. Call before the
@@ -233,7 +146,10 @@ public:
     }
 
     /// Starts accepting (on the acceptor's strand).
-    void start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+    void start() {
+        asio::co_spawn(acceptor_.get_executor(), accept_loop(),
+                       detail::log_exception{"accept loop"});
+    }
 
     /// Stops accepting and closes every connection, from any thread: the closes are posted to
     /// the acceptor's and each connection's strand. Once no connection is left, `on_drained`
@@ -259,6 +175,7 @@ public:
         asio::post(acceptor_.get_executor(), [this] {
             std::error_code ec;
             acceptor_.close(ec);
+            accept_pause_.cancel();
         });
         for (auto& c : live) {
             auto* raw = c.get();
@@ -278,55 +195,112 @@ private:
             if (ec) {
                 if (!acceptor_.is_open())
                     break;
-                continue; // e.g. EMFILE: keep serving the others
+                if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                    ec == asio::error::no_memory ||
+                    ec == std::error_code(ENFILE, asio::error::get_system_category())) {
+                    // The connection stays queued: retrying at once would fail again and spin.
+                    accept_pause_.expires_after(detail::accept_retry_delay);
+                    auto [pec] = co_await accept_pause_.async_wait(detail::use_nothrow);
+                    (void)pec;
+                }
+                continue; // keep serving the others
             }
-            std::error_code ignored;
-            sock.set_option(asio::ip::tcp::no_delay(true), ignored);
-            if (tls_) {
-                using stream_t = asio::ssl::stream<asio::ip::tcp::socket>;
-                auto tc =
-                    std::make_shared<detail::connection<stream_t>>(strand, std::move(sock), *tls_);
-                if (track(tc))
-                    asio::co_spawn(strand, serve_tls(tc), asio::detached);
-                else
-                    tc->close();
-            } else {
-                auto pc = std::make_shared<detail::connection<asio::ip::tcp::socket>>(
-                    strand, std::move(sock));
-                if (track(pc))
-                    asio::co_spawn(strand, serve(pc), asio::detached);
-                else
-                    pc->close(); // not shared yet: closing it here is safe
+            try {
+                admit(std::move(sock), strand);
+            } catch (const std::exception& e) { // e.g. bad_alloc: that one connection is lost
+                detail::log_error("accept", e.what());
             }
         }
     }
 
-    template <class Conn>
-    asio::awaitable<void> serve_tls(std::shared_ptr<Conn> c) {
-        c->set_deadline(cfg_.header_timeout);
-        asio::co_spawn(c->strand, detail::watchdog(c), asio::detached);
-        auto [ec] =
-            co_await c->stream.async_handshake(asio::ssl::stream_base::server, detail::use_nothrow);
-        if (!ec)
-            co_await session(c);
-        finish(c.get());
+    // Starts serving an accepted socket, or closes it (stopping, or full: see `track`).
+    void admit(asio::ip::tcp::socket sock, const asio::any_io_executor& strand) {
+        std::error_code ignored;
+        sock.set_option(asio::ip::tcp::no_delay(true), ignored);
+        if (tls_) {
+            using stream_t = asio::ssl::stream<asio::ip::tcp::socket>;
+            auto tc =
+                std::make_shared<detail::connection<stream_t>>(strand, std::move(sock), *tls_);
+            if (track(tc))
+                asio::co_spawn(strand, serve(tc), detail::log_exception{"connection"});
+            else
+                tc->close(); // not shared yet: closing it here is safe
+        } else {
+            auto pc = std::make_shared<detail::connection<asio::ip::tcp::socket>>(strand,
+                                                                                  std::move(sock));
+            if (track(pc))
+                asio::co_spawn(strand, serve(pc), detail::log_exception{"connection"});
+            else
+                pc->close();
+        }
     }
 
+    // One connection, from its accept to its end: the TLS handshake (if any) and the session.
+    // Whatever ends it, an exception included, ends in `finish`, which releases its slot, its
+    // watchdog and its socket.
     template <class Conn>
     asio::awaitable<void> serve(std::shared_ptr<Conn> c) {
-        c->set_deadline(cfg_.idle_timeout);
-        asio::co_spawn(c->strand, detail::watchdog(c), asio::detached);
-        co_await session(c);
+        try {
+            // From the accept, `header_timeout` to a complete first header section, TLS
+            // handshake included (the session does not move this deadline for it).
+            c->set_deadline(cfg_.header_timeout);
+            asio::co_spawn(c->strand, detail::watchdog(c), detail::log_exception{"watchdog"});
+            bool ready = true;
+            if constexpr (!Conn::plain) {
+                auto [ec] = co_await c->stream.async_handshake(asio::ssl::stream_base::server,
+                                                               detail::use_nothrow);
+                ready = !ec;
+            }
+            if (ready)
+                co_await session(c);
+        } catch (const std::exception& e) {
+            detail::log_error("connection closed after an exception", e.what());
+        } catch (...) {
+            detail::log_error("connection closed after an exception", "unknown");
+        }
         finish(c.get());
     }
 
-    // Registers a new connection; false (do not serve it) when the server is stopping or full.
+    // Registers a new connection; false (do not serve it) when the server is stopping, or
+    // full with no keep-alive connection idle between requests to close instead (see the file
+    // comment; the one idle longest goes, so the count may pass the cap for the moment its
+    // close takes).
     bool track(const std::shared_ptr<detail::connection_base>& c) {
-        std::lock_guard lock(reg_mutex_);
-        if (stopped_ || conns_.size() >= cfg_.max_connections)
-            return false;
-        conns_.emplace(c.get(), c);
+        std::shared_ptr<detail::connection_base> victim;
+        {
+            std::lock_guard lock(reg_mutex_);
+            if (stopped_)
+                return false;
+            if (conns_.size() >= cfg_.max_connections) {
+                victim = longest_idle();
+                if (!victim)
+                    return false;
+                victim->evicting.store(true, std::memory_order_relaxed);
+            }
+            conns_.emplace(c.get(), c);
+        }
+        if (victim) {
+            auto* raw = victim.get();
+            asio::post(raw->strand, [v = std::move(victim)] { v->close_if_idle(); });
+        }
         return true;
+    }
+    // Under reg_mutex_: the connection idle the longest that is not being closed yet, or null.
+    std::shared_ptr<detail::connection_base> longest_idle() {
+        std::shared_ptr<detail::connection_base> best;
+        auto best_since = std::numeric_limits<detail::steady::rep>::max();
+        for (auto& [raw, weak] : conns_) {
+            if (!raw->idle.load(std::memory_order_relaxed) ||
+                raw->evicting.load(std::memory_order_relaxed))
+                continue;
+            const auto since = raw->idle_since.load(std::memory_order_relaxed);
+            if (since < best_since)
+                if (auto c = weak.lock()) {
+                    best = std::move(c);
+                    best_since = since;
+                }
+        }
+        return best;
     }
     // On the connection's strand, when its session ended.
     template <class Conn>
@@ -353,22 +327,14 @@ private:
         return f();
     }
 
-    // Reads more bytes into the buffer [begin, end) of `buf`; false on EOF/error.
+    // Reads more bytes into `buf`; false on EOF/error.
     template <class Conn>
-    asio::awaitable<bool> read_more(Conn& c, std::vector<char>& buf, std::size_t& begin,
-                                    std::size_t& end) {
-        if (begin == end)
-            begin = end = 0;
-        if (end == buf.size()) {
-            std::memmove(buf.data(), buf.data() + begin, end - begin);
-            end -= begin;
-            begin = 0;
-        }
-        auto b = asio::buffer(buf.data() + end, buf.size() - end);
+    asio::awaitable<bool> read_more(Conn& c, detail::read_buffer& buf) {
+        auto b = buf.space();
         auto [ec, n] = co_await c.stream.async_read_some(b, detail::use_nothrow);
         if (ec || n == 0)
             co_return false;
-        end += n;
+        buf.commit(n);
         co_return true;
     }
 
@@ -383,29 +349,37 @@ private:
     template <class Conn>
     asio::awaitable<void> session(std::shared_ptr<Conn> cp) {
         auto& c = *cp;
-        std::vector<char> buf(64 * 1024);
-        std::size_t begin = 0;
-        std::size_t end = 0;
+        detail::read_buffer buf;
         http::request_parser parser;
         parser.set_header_limit(64 * 1024);
         parser.set_max_headers(200);
-        while (true) {
+        for (bool first = true;; first = false) {
             // ---- header section ----
-            c.set_deadline(cfg_.idle_timeout);
-            bool header_deadline_set = false;
+            // The first request's deadline runs from the accept (set by `serve`). Between
+            // keep-alive requests: `idle_timeout` for the first byte (the connection may be
+            // closed to make room meanwhile), then `header_timeout` for the whole section.
+            bool header_deadline_set = first;
+            if (!first && !buf.empty()) { // pipelined: the next request has begun
+                c.set_deadline(cfg_.header_timeout);
+                header_deadline_set = true;
+            } else if (!first) {
+                c.set_deadline(cfg_.idle_timeout);
+            }
+            buf.resize(detail::read_buffer::small);
             std::error_code ec;
             while (!parser.header_done()) {
-                if (begin == end) {
-                    bool ok = co_await read_more(c, buf, begin, end);
+                if (buf.empty()) {
+                    c.set_idle(!header_deadline_set);
+                    bool ok = co_await read_more(c, buf);
+                    c.set_idle(false);
                     if (!ok)
-                        co_return; // EOF, reset, or watchdog close
+                        co_return; // EOF, reset, or closed by the watchdog or to make room
                 }
                 if (!header_deadline_set) {
                     c.set_deadline(cfg_.header_timeout);
                     header_deadline_set = true;
                 }
-                auto n = parser.feed(std::string_view(buf.data() + begin, end - begin), ec);
-                begin += n;
+                buf.consume(parser.feed(buf.data(), ec));
                 if (ec)
                     break;
             }
@@ -428,6 +402,8 @@ private:
             bool keep_alive = parser.keep_alive();
             reply r;
             const fault_decision fault = p.fault;
+            if (fault.action == fault_action::throw_) // see `serve`: the connection is released
+                throw std::runtime_error("fault injected by --faults (throw)");
             if (fault.action == fault_action::reset && !has_body) {
                 c.reset();
                 co_return;
@@ -446,11 +422,15 @@ private:
             std::unique_ptr<body_sink> drain;
             body_sink* sink = p.sink.get();
             std::uint64_t cap = p.max_body;
-            if (p.early) {
+            // The body of a refused request is read and dropped (so that the client reads the
+            // answer), within `body_timeout` in all: a client that drips it cannot keep the
+            // connection. A body over its operation's cap (`close`) is not read at all.
+            const bool refused = p.early.has_value();
+            if (refused) {
                 drain = service::drain_sink();
                 sink = drain.get();
                 cap = cfg_.max_body_size;
-                if (content_length > cap) { // not worth reading: answer and close
+                if (content_length > cap || p.early->close) { // not worth reading: answer, close
                     r = std::move(*p.early);
                     co_await send(c, r, false);
                     co_return;
@@ -458,6 +438,10 @@ private:
             }
             // ---- body ----
             c.set_deadline(cfg_.body_timeout);
+            const auto progress = [&] {
+                if (!refused)
+                    c.set_deadline(cfg_.body_timeout);
+            };
             const std::uint64_t reset_at =
                 fault.action == fault_action::reset_mid ? content_length / 2 : UINT64_MAX;
             if (fault.action == fault_action::reset_mid && !has_body) {
@@ -469,20 +453,20 @@ private:
                 parser.set_body_limit(cap);
                 parser.set_body_sink(
                     [sink](std::string_view bytes, std::error_code&) { sink->write(bytes); });
+                buf.resize(detail::read_buffer::large);
                 std::uint64_t fed = 0;
                 while (!parser.done()) {
-                    if (begin == end) {
+                    if (buf.empty()) {
                         if (fault.action == fault_action::reset_mid && fed > 0) {
                             c.reset();
                             co_return;
                         }
-                        if (!co_await read_more(c, buf, begin, end))
+                        if (!co_await read_more(c, buf))
                             co_return;
-                        c.set_deadline(cfg_.body_timeout);
+                        progress();
                     }
-                    auto n =
-                        parser.feed(std::string_view(buf.data() + begin, end - begin), sink_ec);
-                    begin += n;
+                    auto n = parser.feed(buf.data(), sink_ec);
+                    buf.consume(n);
                     fed += n;
                     if (sink_ec)
                         break;
@@ -500,11 +484,12 @@ private:
                 std::uint64_t left = content_length;
                 std::uint64_t got = 0;
                 int burst = 0; // reads in a row without a trip through the io_context
-                auto take = std::min<std::uint64_t>(left, end - begin);
+                const auto arrived = buf.data();
+                auto take = std::min<std::uint64_t>(left, arrived.size());
                 if (take > reset_at)
                     take = reset_at;
-                sink->write(std::string_view(buf.data() + begin, static_cast<std::size_t>(take)));
-                begin += static_cast<std::size_t>(take);
+                sink->write(arrived.substr(0, static_cast<std::size_t>(take)));
+                buf.consume(static_cast<std::size_t>(take));
                 left -= take;
                 got += take;
                 while (left > 0) {
@@ -534,7 +519,7 @@ private:
                     sink->commit(n);
                     left -= n;
                     got += n;
-                    c.set_deadline(cfg_.body_timeout);
+                    progress();
                 }
             }
             parser.reset();
@@ -660,6 +645,7 @@ private:
     const config& cfg_;
     service& svc_;
     asio::ip::tcp::acceptor acceptor_; // on its own strand
+    asio::steady_timer accept_pause_;  // after EMFILE & co (on the acceptor's strand)
     std::unique_ptr<asio::ssl::context> tls_;
     std::vector<asio::io_context*> workers_; // one io_context per thread, never empty
     std::size_t next_worker_ = 0;            // round robin, on the acceptor's strand

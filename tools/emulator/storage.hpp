@@ -33,11 +33,13 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <random>
 #include <span>
@@ -57,6 +59,13 @@ namespace ossmp::emulator {
 using clock_type = std::chrono::system_clock;
 using metadata_list = std::vector<std::pair<std::string, std::string>>;
 
+/// Bytes in RAM from `std::malloc`/`std::realloc` (a body grows with `realloc`, which moves
+/// the pages of a large block with mremap instead of copying them), freed with `std::free`.
+struct free_deleter {
+    void operator()(char* p) const noexcept { std::free(p); }
+};
+using ram_bytes = std::unique_ptr<char[], free_deleter>;
+
 /// The bytes of one part or one simple object: in RAM (`bytes`) or in a file (`path`).
 /// A dir-storage blob whose record was replaced or removed is `doomed`: its file is unlinked
 /// when the last reference (e.g. a GET still streaming it) goes away.
@@ -70,7 +79,7 @@ public:
             ::unlink(path_.c_str());
     }
 
-    static std::shared_ptr<blob> in_memory(std::unique_ptr<char[]> bytes, std::uint64_t size) {
+    static std::shared_ptr<blob> in_memory(ram_bytes bytes, std::uint64_t size) {
         auto b = std::make_shared<blob>();
         b->bytes_ = std::move(bytes);
         b->size_ = size;
@@ -94,7 +103,7 @@ public:
     void doom() noexcept { doomed_.store(true, std::memory_order_relaxed); }
 
 private:
-    std::unique_ptr<char[]> bytes_;
+    ram_bytes bytes_;
     std::uint64_t size_ = 0;
     std::string path_;
     std::atomic<bool> doomed_{false}; // ordered before ~blob by the shared_ptr count
@@ -151,14 +160,21 @@ class body_sink {
 public:
     enum class mode { memory, file, discard };
 
+    /// Most bytes a memory-mode sink reserves before they arrive: a Content-Length is only a
+    /// claim, so a larger body grows (doubling, never past `expected`) as its bytes come in.
+    /// 8 MiB holds the usual part in one block; a client that declares 5 GiB and sends nothing
+    /// costs 8 MiB of untouched address space, not 5 GiB.
+    static constexpr std::size_t reserve_max = 8 * 1024 * 1024;
+
     /// `expected` is the Content-Length when known (0 for chunked); `with_md5` also computes MD5.
+    /// Memory mode reserves at most `reserve_max` of it up front.
     body_sink(mode m, std::uint64_t expected, bool with_md5, int fd = -1, std::string path = {})
-        : mode_(m), fd_(fd), path_(std::move(path)) {
+        : mode_(m), expected_(expected), fd_(fd), path_(std::move(path)) {
         if (with_md5)
             md5_.emplace();
         if (mode_ == mode::memory) {
             if (expected > 0)
-                grow(expected);
+                grow(std::min<std::uint64_t>(expected, reserve_max));
         } else {
             // A full-size buffer is reused from this thread's spare slot.
             scratch_size_ = static_cast<std::size_t>(
@@ -185,8 +201,13 @@ public:
         if (n == 0)
             n = 1;
         if (mode_ == mode::memory) {
-            if (size_ == capacity_)
-                grow(std::max<std::uint64_t>(capacity_ * 2, std::max<std::uint64_t>(n, 64 * 1024)));
+            if (size_ == capacity_) {
+                // Grows with what arrived (not with `n`, which may be the whole declared rest).
+                auto cap = std::max<std::uint64_t>(capacity_ * 2, 64 * 1024);
+                if (expected_ > size_)
+                    cap = std::min(cap, expected_);
+                grow(cap);
+            }
             auto room = static_cast<std::size_t>(std::min<std::uint64_t>(n, capacity_ - size_));
             return {bytes_.get() + size_, room};
         }
@@ -248,8 +269,8 @@ public:
     std::shared_ptr<blob> take_memory_blob() {
         if (mode_ != mode::memory)
             return nullptr;
-        if (!bytes_)
-            bytes_ = std::make_unique_for_overwrite<char[]>(1);
+        if (!bytes_ || capacity_ > size_)
+            grow(std::max<std::uint64_t>(size_, 1)); // no slack kept (a chunked body doubled)
         auto b = blob::in_memory(std::move(bytes_), size_);
         capacity_ = size_ = 0;
         return b;
@@ -309,16 +330,21 @@ private:
         return spare;
     }
 
+    // Resizes the memory-mode block to `cap` bytes (>= size_), keeping its contents.
     void grow(std::uint64_t cap) {
-        auto fresh = std::make_unique_for_overwrite<char[]>(static_cast<std::size_t>(cap));
-        if (size_)
-            std::memcpy(fresh.get(), bytes_.get(), static_cast<std::size_t>(size_));
-        bytes_ = std::move(fresh);
+        if (static_cast<std::size_t>(cap) != cap)
+            throw std::bad_alloc();
+        void* fresh = std::realloc(bytes_.get(), static_cast<std::size_t>(cap));
+        if (!fresh)
+            throw std::bad_alloc();
+        (void)bytes_.release();
+        bytes_.reset(static_cast<char*>(fresh));
         capacity_ = cap;
     }
 
     mode mode_;
-    std::unique_ptr<char[]> bytes_; // memory mode
+    std::uint64_t expected_ = 0; // the declared length (0: unknown)
+    ram_bytes bytes_;            // memory mode
     std::uint64_t capacity_ = 0;
     scratch_ptr scratch_; // file / discard mode
     std::size_t scratch_size_ = 0;
