@@ -568,7 +568,8 @@ TEST_CASE("TLS round trip with the test CA: exact bytes, keep-alive", "[transpor
     CHECK(server.connections() == 1);
 }
 
-TEST_CASE("TLS: an untrusted certificate is rejected by default", "[transport][tls]") {
+TEST_CASE("TLS: an untrusted certificate is rejected by default -> tls_untrusted_certificate",
+          "[transport][tls]") {
     test_server server([](const received_request&) { return ok_reply("no"); }, true);
     asio::io_context io;
     asio_transport_options o;
@@ -576,29 +577,68 @@ TEST_CASE("TLS: an untrusted certificate is rejected by default", "[transport][t
     asio_transport t(io, o); // system trust store only
     auto out = run_one(io, t, make_get(server.host()));
     CHECK(out.calls == 1);
-    REQUIRE(out.ec);
-    CHECK(out.ec.category() == asio::error::get_ssl_category());
+    CHECK(out.ec == ossmp::errc::tls_untrusted_certificate);
+    CHECK(out.ec.message() == "TLS certificate not trusted (unknown CA or self-signed)");
     CHECK(server.requests().empty());
 
+    // The wrong CA, and a name the certificate covers: still the CA that is reported.
     asio_transport_options wrong = o;
     wrong.ca_file = ossmp::test::test_data_dir() + "/other-ca.crt";
+    wrong.connect_to.push_back({"localhost", 0, "127.0.0.1", server.port()});
     asio_transport t2(io, wrong);
-    auto out2 = run_one(io, t2, make_get(server.host()));
-    CHECK(out2.ec.category() == asio::error::get_ssl_category());
+    auto out2 = run_one(io, t2, make_get("localhost"));
+    CHECK(out2.ec == ossmp::errc::tls_untrusted_certificate);
     CHECK(server.requests().empty());
+    CHECK_FALSE(ossmp::is_retryable(out2.ec));
 }
 
-TEST_CASE("TLS: host name verification rejects a name the certificate lacks", "[transport][tls]") {
+TEST_CASE("TLS: the right CA but a name the certificate lacks -> tls_hostname_mismatch",
+          "[transport][tls]") {
     test_server server([](const received_request&) { return ok_reply("no"); }, true);
     asio::io_context io;
     asio_transport_options o;
     o.tls = true;
     o.ca_file = ca_file();
     o.connect_to.push_back({"oss.example.com", 0, "127.0.0.1", server.port()});
+    // *.localhost covers one label only: a.b.localhost is not covered.
+    o.connect_to.push_back({"a.b.localhost", 0, "127.0.0.1", server.port()});
     asio_transport t(io, o);
     auto out = run_one(io, t, make_get("oss.example.com"));
-    REQUIRE(out.ec);
-    CHECK(out.ec.category() == asio::error::get_ssl_category());
+    CHECK(out.ec == ossmp::errc::tls_hostname_mismatch);
+    CHECK(out.ec.message() == "TLS certificate does not match the host name");
+    auto nested = run_one(io, t, make_get("a.b.localhost"));
+    CHECK(nested.ec == ossmp::errc::tls_hostname_mismatch);
+    CHECK(server.requests().empty());
+}
+
+TEST_CASE("TLS: an IP address the certificate lacks -> tls_hostname_mismatch", "[transport][tls]") {
+    test_server server([](const received_request&) { return ok_reply("ip"); }, true);
+    asio::io_context io;
+    asio_transport_options o;
+    o.tls = true;
+    o.ca_file = ca_file();
+    // The certificate names 127.0.0.1 and ::1, not 127.0.0.2.
+    o.connect_to.push_back({"127.0.0.2", 0, "127.0.0.1", server.port()});
+    asio_transport t(io, o);
+    auto out = run_one(io, t, make_get("127.0.0.2:" + std::to_string(server.port())));
+    CHECK(out.ec == ossmp::errc::tls_hostname_mismatch);
+    auto ok = run_one(io, t, make_get(server.host())); // 127.0.0.1 is in the certificate
+    REQUIRE_FALSE(ok.ec);
+    CHECK(ok.res.body == "ip");
+}
+
+TEST_CASE("TLS: an expired certificate -> tls_certificate_expired", "[transport][tls]") {
+    // tests/data/expired.crt: signed by the test CA for localhost and 127.0.0.1, valid in 2000.
+    test_server server([](const received_request&) { return ok_reply("old"); }, true,
+                       "expired.crt");
+    asio::io_context io;
+    asio_transport_options o;
+    o.tls = true;
+    o.ca_file = ca_file();
+    asio_transport t(io, o);
+    auto out = run_one(io, t, make_get(server.host()));
+    CHECK(out.ec == ossmp::errc::tls_certificate_expired);
+    CHECK(out.ec.message() == "TLS certificate expired or not yet valid");
     CHECK(server.requests().empty());
 }
 

@@ -70,13 +70,15 @@ class test_server {
 public:
     using handler_type = std::function<scripted_reply(const received_request&)>;
 
-    /// Plain HTTP when `tls` is false; else TLS with tests/data/server.{crt,key}.
-    explicit test_server(handler_type handler, bool tls = false)
+    /// Plain HTTP when `tls` is false; else TLS with tests/data/server.key and the certificate
+    /// `certificate` of tests/data (default server.crt; expired.crt has the same key).
+    explicit test_server(handler_type handler, bool tls = false,
+                         const std::string& certificate = "server.crt")
         : handler_(std::move(handler)), io_(std::make_unique<asio::io_context>(1)),
           acceptor_(std::in_place, *io_), tls_(tls) {
         if (tls_) {
             ssl_.emplace(asio::ssl::context::tls_server);
-            ssl_->use_certificate_chain_file(test_data_dir() + "/server.crt");
+            ssl_->use_certificate_chain_file(test_data_dir() + "/" + certificate);
             ssl_->use_private_key_file(test_data_dir() + "/server.key", asio::ssl::context::pem);
         }
         asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);

@@ -12,6 +12,8 @@
 #include "ossmp/transport/asio_transport_options.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,6 +42,31 @@ namespace detail {
 inline constexpr std::size_t transport_max_write_size = std::size_t{1} << 30;
 /// Read buffer per connection.
 inline constexpr std::size_t transport_read_buffer_size = 256 * 1024;
+
+/// Maps OpenSSL's verify result after a failed handshake (`SSL_get_verify_result`) to the
+/// `errc` that names the cause; an empty error_code when the result names none of them
+/// (X509_V_OK, or a rarer failure such as a revoked certificate or a wrong key usage: the
+/// caller then keeps the handshake's own error, OpenSSL's "certificate verify failed").
+inline std::error_code tls_verify_error(long verify_result) noexcept {
+    switch (verify_result) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_REJECTED:
+        return errc::tls_untrusted_certificate;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return errc::tls_hostname_mismatch;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return errc::tls_certificate_expired;
+    default:
+        return {};
+    }
+}
 
 /// One connection. Owned by exactly one round trip at a time, or by the pool while idle.
 ///
@@ -95,21 +122,46 @@ public:
     }
 
     /// Creates the TLS stream over the connected socket: SNI (for names, not IP literals) and
-    /// certificate + host name verification unless `insecure`.
+    /// certificate + host name verification unless `insecure`. The name (or IP address) is
+    /// checked by OpenSSL itself during chain verification (`SSL_set1_host`, or the IP
+    /// address for a literal) rather than in a verify callback, so that a failed handshake
+    /// leaves a verify result that tells a name mismatch from an untrusted chain (see
+    /// `handshake_error`). Wildcards match one whole left-most label only.
     std::error_code start_tls(asio::ssl::context& ctx, const std::string& host, bool insecure) {
         tls.emplace(socket, ctx);
+        SSL* ssl = tls->native_handle();
         std::error_code ec;
         asio::ip::make_address(host, ec);
-        if (ec) { // a name: send SNI
-            if (SSL_set_tlsext_host_name(tls->native_handle(), host.c_str()) != 1)
+        const bool is_ip = !ec;
+        ec.clear();
+        if (!is_ip) { // a name: send SNI
+            if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1)
                 return errc::invalid_endpoint;
         }
         if (insecure) {
             tls->set_verify_mode(asio::ssl::verify_none, ec);
+            return ec;
+        }
+        tls->set_verify_mode(asio::ssl::verify_peer, ec);
+        if (ec)
+            return ec;
+        if (is_ip) {
+            if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) != 1)
+                return errc::invalid_endpoint;
         } else {
-            tls->set_verify_mode(asio::ssl::verify_peer, ec);
-            if (!ec)
-                tls->set_verify_callback(asio::ssl::host_name_verification(host), ec);
+            SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            if (SSL_set1_host(ssl, host.c_str()) != 1)
+                return errc::invalid_endpoint;
+        }
+        return {};
+    }
+
+    /// The error to report for a failed TLS handshake: the certificate problem OpenSSL's
+    /// verify result names (`tls_verify_error`), else the handshake's own error `ec`.
+    std::error_code handshake_error(std::error_code ec) {
+        if (tls) {
+            if (auto mapped = tls_verify_error(SSL_get_verify_result(tls->native_handle())))
+                return mapped;
         }
         return ec;
     }

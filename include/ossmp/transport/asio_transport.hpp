@@ -218,6 +218,8 @@ public:
                             return finish(self, ec);
                         ASIO_CORO_YIELD st.connection->tls->async_handshake(
                             asio::ssl::stream_base::client, on_connection(self));
+                        if (ec && !cancelled() && !st.connection->timed_out())
+                            ec = st.connection->handshake_error(ec); // why verification failed
                         if ((ec = check(ec)))
                             return finish(self, ec);
                     }
@@ -392,8 +394,16 @@ private:
 /// are used directly.
 ///
 /// **TLS.** Certificates are verified against the system trust store (plus `ca_file`), with
-/// host name verification (RFC 6125 via `asio::ssl::host_name_verification`) and SNI;
-/// `insecure_skip_verify` turns both checks off. TLS 1.2 is the minimum version.
+/// host name verification and SNI; `insecure_skip_verify` turns both checks off. TLS 1.2 is
+/// the minimum version. The name is checked by OpenSSL during chain verification
+/// (`SSL_set1_host`; an IP literal against the certificate's IP addresses), where a wildcard
+/// matches one whole left-most label only (`*.example.com`, never `f*.example.com`). A failed
+/// verification completes with the errc that names the cause, read from OpenSSL's verify
+/// result: `errc::tls_untrusted_certificate` (unknown CA, self-signed, incomplete chain),
+/// `errc::tls_hostname_mismatch` (neither the name nor the IP address is in the certificate),
+/// `errc::tls_certificate_expired` (expired or not yet valid); rarer failures (revoked, wrong
+/// key usage, ...) keep OpenSSL's own error (`asio::error::get_ssl_category()`, "certificate
+/// verify failed"). None of them is retryable.
 ///
 /// **Pool.** Connections are kept per (scheme, host, port), at most `max_connections_per_host`
 /// of them; a connection goes back to the pool only after a complete response that allows
@@ -463,7 +473,9 @@ public:
     /// Sends `request` and reads one response.
     ///
     /// Completion signature: `void(std::error_code, http::response)`. `ec` is set for I/O and
-    /// TLS errors, `errc::timeout`, `errc::unexpected_eof` (connection closed mid-response),
+    /// TLS errors (`errc::tls_untrusted_certificate`, `errc::tls_hostname_mismatch`,
+    /// `errc::tls_certificate_expired` for certificates), `errc::timeout`,
+    /// `errc::unexpected_eof` (connection closed mid-response),
     /// HTTP protocol violations (`errc::bad_status_line`, ...), `errc::body_too_large`,
     /// `errc::invalid_endpoint` / `errc::invalid_header` / `errc::invalid_argument` for a request
     /// that cannot be sent, and `asio::error::operation_aborted` on cancellation. A non-2xx
