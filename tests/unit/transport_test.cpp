@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 using ossmp::connect_to_rule;
 using ossmp::detail::apply_connect_to;
@@ -158,6 +159,37 @@ TEST_CASE("fake_transport: responder, body sink, cancellation", "[transport]") {
     CHECK(calls == 1);
     CHECK(cancelled_ec == asio::error::operation_aborted);
     CHECK(t.cancelled() == 1);
+}
+
+TEST_CASE("fake_transport: on_header first, then the body in pieces", "[transport]") {
+    asio::io_context io;
+    fake_transport t(io);
+    t.set_sink_piece_size(4);
+    t.push_response(200, "0123456789", {{"X-A", "b"}});
+    t.push_response(200, "0123456789");
+    ossmp::round_trip_options opt;
+    std::vector<std::string> pieces;
+    bool refuse = false;
+    opt.on_header = [&](const response& head) -> std::error_code {
+        CHECK(head.body.empty());
+        CHECK(pieces.empty());
+        return refuse ? std::error_code(ossmp::errc::size_mismatch) : std::error_code{};
+    };
+    opt.body_sink = [&](std::string_view b, std::error_code&) {
+        pieces.emplace_back(b);
+    };
+    std::error_code got;
+    t.async_round_trip(put_request(""), opt, [&](std::error_code ec, response) { got = ec; });
+    io.run();
+    CHECK_FALSE(got);
+    CHECK(pieces == std::vector<std::string>{"0123", "4567", "89"});
+    pieces.clear();
+    refuse = true;
+    t.async_round_trip(put_request(""), opt, [&](std::error_code ec, response) { got = ec; });
+    io.restart();
+    io.run();
+    CHECK(got == ossmp::errc::size_mismatch);
+    CHECK(pieces.empty());
 }
 
 TEST_CASE("tls_verify_error names the certificate problem", "[transport][tls]") {

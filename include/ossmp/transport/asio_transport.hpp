@@ -56,6 +56,8 @@ struct transport_round_trip_state
     transport_waiter<Executor> waiter;
     typename connection_type::results_type endpoints;
     transport_response_reader reader;
+    /// The round trip's deadline (`request_timeout`, counted once it holds a connection).
+    typename connection_type::ticks request_deadline = connection_type::no_deadline;
     bool reused = false;  ///< the connection came from the pool
     bool retried = false; ///< the one retry on a fresh connection was used
     transport_acquire acquired = transport_acquire::full;
@@ -187,6 +189,9 @@ public:
                 st.reused = true;
             else
                 st.connection = pool_->make_connection(st.key);
+            // request_timeout starts now: the pool wait above is not counted (see the option).
+            st.request_deadline =
+                state_type::connection_type::deadline_after(pool_->options().request_timeout);
 
             for (;;) {
                 // From here on every step runs on the connection's executor (its strand), the
@@ -195,9 +200,10 @@ public:
                 ASIO_CORO_YIELD asio::dispatch(on_connection(self));
                 if (cancelled())
                     return finish(self, asio::error::operation_aborted);
+                st.connection->begin(st.request_deadline); // also on the retry's connection
                 if (!st.reused) {
                     // Connect: resolve (unless an IP literal), TCP connect, TLS handshake.
-                    st.connection->arm(pool_->options().connect_timeout);
+                    st.connection->arm_connect(pool_->options().connect_timeout);
                     if (!st.connection->endpoints_from_literal(st.connect, st.endpoints)) {
                         // Asio 1.22 resolvers ignore cancellation slots: cancel by hand.
                         st.inner.slot().template emplace<resolve_canceller>(st.connection.get());
@@ -226,14 +232,17 @@ public:
                 }
 
                 // Write head + body in one gathered write; the body is never copied.
-                st.connection->arm(pool_->options().stall_timeout, true);
+                st.connection->arm_transfer(pool_->options().stall_timeout,
+                                            pool_->options().low_speed_limit,
+                                            pool_->options().low_speed_time);
                 ASIO_CORO_YIELD {
                     std::array<asio::const_buffer, 2> buffers{
                         asio::buffer(st.head),
                         asio::buffer(st.request.body().data(), st.request.body().size())};
                     auto* c = st.connection.get();
-                    auto condition = [c](const std::error_code& e, std::size_t) -> std::size_t {
-                        c->progress();
+                    auto condition = [c](const std::error_code& e,
+                                         std::size_t total) -> std::size_t {
+                        c->write_progress(total);
                         return e ? 0 : transport_max_write_size;
                     };
                     if (st.connection->tls)
@@ -260,7 +269,7 @@ public:
                             st.connection->socket.async_read_some(buffer, on_connection(self));
                     }
                     if (n > 0) {
-                        st.connection->progress();
+                        st.connection->progress(n);
                         if (!cancelled() && !st.connection->timed_out()) {
                             auto fed = st.reader.feed(
                                 std::string_view(st.connection->read_buffer.data(), n));
@@ -329,7 +338,7 @@ private:
         if (cancelled())
             return asio::error::operation_aborted;
         if (st_->connection && st_->connection->timed_out())
-            return errc::timeout;
+            return st_->connection->timeout_error();
         return ec;
     }
 
@@ -415,7 +424,13 @@ private:
 /// part list, GET/HEAD/DELETE) but worth knowing for others.
 ///
 /// **Timeouts.** `connect_timeout` bounds resolve + connect + handshake; `stall_timeout` fails a
-/// round trip when no byte moves in either direction for that long. Both -> `errc::timeout`.
+/// round trip when no byte moves in either direction for that long; `request_timeout` (off by
+/// default) bounds the whole round trip from the moment it holds a connection (the wait for
+/// a pool slot is not counted); all three -> `errc::timeout`. The low-speed rule
+/// (`low_speed_limit` bytes/s over `low_speed_time`, default 1 byte/s over 60 s) fails a
+/// round trip that moves too few bytes, such as a peer that trickles a byte every few seconds
+/// -> `errc::transfer_too_slow`. One watchdog timer per connection enforces all of them; the
+/// I/O path only counts bytes.
 ///
 /// **Cancellation.** Terminal cancellation (the handler's associated cancellation slot) works in
 /// every phase: waiting for a pool slot, resolving, connecting, the TLS handshake, writing and
@@ -474,8 +489,9 @@ public:
     ///
     /// Completion signature: `void(std::error_code, http::response)`. `ec` is set for I/O and
     /// TLS errors (`errc::tls_untrusted_certificate`, `errc::tls_hostname_mismatch`,
-    /// `errc::tls_certificate_expired` for certificates), `errc::timeout`,
-    /// `errc::unexpected_eof` (connection closed mid-response),
+    /// `errc::tls_certificate_expired` for certificates), `errc::timeout` (connect, stall or
+    /// request deadline), `errc::transfer_too_slow` (low-speed rule), the error returned by
+    /// `opt.on_header`, `errc::unexpected_eof` (connection closed mid-response),
     /// HTTP protocol violations (`errc::bad_status_line`, ...), `errc::body_too_large`,
     /// `errc::invalid_endpoint` / `errc::invalid_header` / `errc::invalid_argument` for a request
     /// that cannot be sent, and `asio::error::operation_aborted` on cancellation. A non-2xx
