@@ -66,10 +66,19 @@ enum class errc {
     source_changed,      ///< a file changed while it was being uploaded (size or mtime)
     checkpoint_mismatch, ///< a checkpoint belongs to another file, object or part size
     checkpoint_corrupt,  ///< a checkpoint fails its self-checksum or does not parse
+    /// a body's size differs from the size expected by the caller or announced by the response
+    /// (GetObject: `get_object_params::expected_size`, Content-Length, Content-Range)
+    size_mismatch,
 
     // Other.
-    timeout = 400,  ///< connect, idle or stall timeout
-    upload_aborted, ///< the upload was aborted after an earlier failure
+    timeout = 400,     ///< connect, stall or request timeout (asio_transport_options)
+    upload_aborted,    ///< the upload was aborted after an earlier failure
+    transfer_too_slow, ///< under asio_transport_options::low_speed_limit for low_speed_time
+
+    // TLS certificate verification (the handshake failed; OpenSSL's verify result says why).
+    tls_untrusted_certificate = 500, ///< unknown CA, self-signed, or an incomplete chain
+    tls_hostname_mismatch,           ///< the certificate names neither the host nor the IP
+    tls_certificate_expired,         ///< a certificate of the chain expired or is not yet valid
 };
 
 /// The server's `Code` strings (oss-reference section 5.2 and common codes). `unknown` is a
@@ -127,7 +136,8 @@ public:
         case errc::invalid_key:
             return "object key starts with '/' or '\\' or is not UTF-8";
         case errc::invalid_bucket_name:
-            return "invalid bucket name";
+            return "invalid bucket name: it must be 3-63 characters of a-z, 0-9 and '-', not "
+                   "starting or ending with '-'";
         case errc::invalid_part_number:
             return "part number outside 1..10000";
         case errc::part_too_small:
@@ -200,10 +210,20 @@ public:
             return "checkpoint belongs to another upload";
         case errc::checkpoint_corrupt:
             return "checkpoint is corrupt";
+        case errc::size_mismatch:
+            return "body size differs from the expected or announced size";
         case errc::timeout:
             return "timed out";
         case errc::upload_aborted:
             return "upload aborted";
+        case errc::transfer_too_slow:
+            return "transfer too slow (below the low-speed limit)";
+        case errc::tls_untrusted_certificate:
+            return "TLS certificate not trusted (unknown CA or self-signed)";
+        case errc::tls_hostname_mismatch:
+            return "TLS certificate does not match the host name";
+        case errc::tls_certificate_expired:
+            return "TLS certificate expired or not yet valid";
         }
         return "unknown ossmp error";
     }
@@ -322,9 +342,13 @@ inline service_errc service_errc_for(unsigned status, std::string_view code) noe
 }
 
 /// True when repeating the same request may succeed: 5xx-class service codes, request
-/// timeouts, throttling, clock skew (after the clock is corrected), CRC mismatches, timeouts and
-/// connection-level failures (reset, refused, broken pipe, EOF / truncated response).
-/// Cancellation (operation_aborted) and validation errors are never retryable.
+/// timeouts, throttling, clock skew (after the clock is corrected), CRC mismatches, body size
+/// mismatches (a transfer that delivered other than it announced, like a CRC mismatch),
+/// timeouts, transfers below the low-speed limit (a congested path or a bad server of a pool)
+/// and connection-level failures (reset, refused, broken pipe, EOF / truncated response).
+/// Cancellation (operation_aborted), validation errors and TLS certificate failures
+/// (`tls_untrusted_certificate`, `tls_hostname_mismatch`, `tls_certificate_expired`: fixed by
+/// configuration, not by waiting) are never retryable.
 inline bool is_retryable(const std::error_code& ec) noexcept {
     if (!ec)
         return false;
@@ -347,7 +371,9 @@ inline bool is_retryable(const std::error_code& ec) noexcept {
         case errc::crc_mismatch:
         case errc::md5_mismatch:
         case errc::unexpected_eof:
+        case errc::size_mismatch:
         case errc::timeout:
+        case errc::transfer_too_slow:
             return true;
         default:
             return false;

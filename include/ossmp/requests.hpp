@@ -165,6 +165,12 @@ struct get_object_params {
     std::string key;
     std::optional<std::uint64_t> range_first; ///< first byte; unset = whole object
     std::optional<std::uint64_t> range_last;  ///< last byte (inclusive); unset = to the end
+    /// The size the caller expects the object to have (e.g. `content_length` of a prior
+    /// HeadObject); unset = no expectation. Not sent: `async_get_object` checks the response
+    /// against it (a 200 body must be exactly this long, a 206 must name it as the total of
+    /// its Content-Range) and fails with `errc::size_mismatch` otherwise, before any byte
+    /// beyond it reaches the sink.
+    std::optional<std::uint64_t> expected_size;
 };
 
 /// HeadObject (`HEAD /KEY`): the object's metadata.

@@ -586,8 +586,9 @@ inline std::error_code content_length(const http::response& r, std::uint64_t& ou
     return header_u64(*v, out);
 }
 
-// "bytes FIRST-LAST/TOTAL" -> TOTAL (strict; an unknown total '*' is refused).
-inline std::error_code content_range_total(std::string_view v, std::uint64_t& total) {
+// "bytes FIRST-LAST/TOTAL" -> FIRST, LAST, TOTAL (strict; an unknown total '*' is refused).
+inline std::error_code content_range(std::string_view v, std::uint64_t& first, std::uint64_t& last,
+                                     std::uint64_t& total) {
     v = trim_ows(v);
     constexpr std::string_view unit = "bytes ";
     if (v.substr(0, unit.size()) != unit)
@@ -597,12 +598,17 @@ inline std::error_code content_range_total(std::string_view v, std::uint64_t& to
     const auto slash = v.find('/');
     if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash)
         return make_error_code(errc::bad_header_value);
-    std::uint64_t first = 0, last = 0;
     if (xml::parse_number(v.substr(0, dash), first) ||
         xml::parse_number(v.substr(dash + 1, slash - dash - 1), last) ||
         xml::parse_number(v.substr(slash + 1), total) || last < first || last >= total)
         return make_error_code(errc::bad_header_value);
     return {};
+}
+
+// "bytes FIRST-LAST/TOTAL" -> TOTAL.
+inline std::error_code content_range_total(std::string_view v, std::uint64_t& total) {
+    std::uint64_t first = 0, last = 0;
+    return content_range(v, first, last, total);
 }
 
 } // namespace detail::resp

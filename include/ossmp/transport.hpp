@@ -26,6 +26,12 @@ struct round_trip_options {
     /// Cap on a stored response body; 0 means the transport's default. Larger ->
     /// errc::body_too_large.
     std::size_t max_body_size = 0;
+    /// When set, called once the status line and header fields of the final response are
+    /// parsed (`head.body` is empty; interim 1xx responses are skipped), for any status, before
+    /// any byte of the body reaches `body_sink`. Returning an error aborts the round trip with
+    /// that error (the connection is closed). It runs where `body_sink` runs (never
+    /// concurrently with it). GetObject checks the announced sizes with it.
+    std::function<std::error_code(const http::response& head)> on_header;
 };
 
 namespace detail {

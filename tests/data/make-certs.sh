@@ -7,6 +7,8 @@
 #                                      directly under a single label, so virtual-hosted tests
 #                                      use BUCKET.oss.localhost), signed by the test CA
 #   other-ca.crt                       an unrelated CA (to prove verification fails with a wrong CA)
+#   expired.crt                        server.key's certificate for localhost / 127.0.0.1, signed
+#                                      by the test CA, valid in 2000 only (expired)
 # Validity is long (100 years) so the files can be committed. Never use these keys elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -32,4 +34,24 @@ openssl x509 -req -in "$tmp/server.csr" -CA test-ca.crt -CAkey test-ca.key -CAcr
 openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days "$days" \
     -subj "/CN=ossmp unrelated CA" -keyout "$tmp/other-ca.key" -out other-ca.crt \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+
+# An expired certificate (explicit dates need `openssl ca`, which wants a little database).
+touch "$tmp/index.txt"
+echo 1000 > "$tmp/serial"
+cat > "$tmp/ca.cnf" <<CNF
+[ca]
+default_ca = test
+[test]
+database = $tmp/index.txt
+new_certs_dir = $tmp
+serial = $tmp/serial
+default_md = sha256
+policy = any
+[any]
+commonName = supplied
+CNF
+printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$tmp/expired.cnf"
+openssl ca -batch -config "$tmp/ca.cnf" -in "$tmp/server.csr" -cert test-ca.crt -keyfile test-ca.key \
+    -startdate 20000101000000Z -enddate 20010101000000Z -extfile "$tmp/expired.cnf" -notext \
+    -out expired.crt
 chmod 644 ./*.key ./*.crt # test-only keys, readable by every build user

@@ -234,6 +234,220 @@ TEST_CASE("stall timeout: the body stops half way", "[transport]") {
     CHECK(out.ec == ossmp::errc::timeout);
 }
 
+TEST_CASE("low-speed limit: a server trickling a byte every 300 ms fails quickly",
+          "[transport][deadline]") {
+    // The stall timeout never fires (a byte arrives every 300 ms); 100 bytes/s over 1 s does.
+    test_server server([](const received_request&) {
+        scripted_reply r;
+        r.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+        r.trickle = std::string(1000, 't');
+        r.trickle_interval = 300ms;
+        return r;
+    });
+    asio::io_context io;
+    asio_transport_options o;
+    o.low_speed_limit = 100;
+    o.low_speed_time = 1s;
+    asio_transport t(io, o);
+    auto start = std::chrono::steady_clock::now();
+    auto out = run_one(io, t, make_get(server.host()));
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(out.calls == 1);
+    CHECK(out.ec == ossmp::errc::transfer_too_slow);
+    CHECK(elapsed >= 1s);
+    CHECK(elapsed < 2500ms);
+    CHECK(t.idle_connections() == 0);
+}
+
+TEST_CASE("low-speed limit: a server silent for less than low_speed_time is fine",
+          "[transport][deadline]") {
+    test_server server([](const received_request&) {
+        scripted_reply r = ok_reply(std::string(20000, 'b'));
+        r.delay = 700ms; // processing, silently
+        return r;
+    });
+    asio::io_context io;
+    asio_transport_options o;
+    o.low_speed_limit = 100;
+    o.low_speed_time = 1s;
+    asio_transport t(io, o);
+    auto out = run_one(io, t, make_get(server.host()));
+    REQUIRE_FALSE(out.ec);
+    CHECK(out.res.body.size() == 20000);
+}
+
+TEST_CASE("low-speed limit: a transfer above the limit for longer than low_speed_time is fine",
+          "[transport][deadline]") {
+    // Up to 500 bytes/s (a byte every 2 ms) for more than 1 s against a limit of 100 bytes/s
+    // over 1 s.
+    test_server server([](const received_request&) {
+        scripted_reply r;
+        r.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 600\r\n\r\n";
+        r.trickle = std::string(600, 's');
+        r.trickle_interval = 2ms;
+        return r;
+    });
+    asio::io_context io;
+    asio_transport_options o;
+    o.low_speed_limit = 100;
+    o.low_speed_time = 1s;
+    asio_transport t(io, o);
+    auto start = std::chrono::steady_clock::now();
+    auto out = run_one(io, t, make_get(server.host()));
+    REQUIRE_FALSE(out.ec);
+    CHECK(out.res.body == std::string(600, 's'));
+    CHECK(std::chrono::steady_clock::now() - start >= 1s); // it was judged at least once
+}
+
+TEST_CASE("request timeout: a slow but never stalled response", "[transport][deadline]") {
+    // A byte every 50 ms: under the 200 ms stall timeout, low-speed rule off.
+    test_server server([](const received_request&) {
+        scripted_reply r;
+        r.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+        r.trickle = std::string(1000, 'r');
+        r.trickle_interval = 50ms;
+        return r;
+    });
+    asio::io_context io;
+    asio_transport_options o;
+    o.stall_timeout = 200ms;
+    o.low_speed_limit = 0;
+    o.request_timeout = 500ms;
+    asio_transport t(io, o);
+    auto start = std::chrono::steady_clock::now();
+    auto out = run_one(io, t, make_get(server.host()));
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(out.calls == 1);
+    CHECK(out.ec == ossmp::errc::timeout);
+    CHECK(elapsed >= 500ms);
+    CHECK(elapsed < 2s);
+    CHECK(t.idle_connections() == 0);
+}
+
+TEST_CASE("request timeout: an endless chunked body streamed to a sink", "[transport][deadline]") {
+    test_server server([](const received_request&) {
+        scripted_reply r;
+        r.bytes = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        r.repeat = "400\r\n" + std::string(0x400, 'e') + "\r\n";
+        return r;
+    });
+    asio::io_context io;
+    asio_transport_options o;
+    o.request_timeout = 300ms;
+    asio_transport t(io, o);
+    round_trip_options opt;
+    std::uint64_t sunk = 0;
+    opt.body_sink = [&](std::string_view b, std::error_code&) {
+        sunk += b.size();
+    };
+    auto start = std::chrono::steady_clock::now();
+    auto out = run_one(io, t, make_get(server.host()), opt);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(out.calls == 1);
+    CHECK(out.ec == ossmp::errc::timeout);
+    CHECK(sunk > 0);
+    CHECK(elapsed >= 300ms);
+    CHECK(elapsed < 2s);
+}
+
+TEST_CASE("request timeout: the wait for a connection slot is not counted",
+          "[transport][deadline]") {
+    test_server server([](const received_request&) {
+        scripted_reply r = ok_reply("q");
+        r.delay = 250ms;
+        return r;
+    });
+    asio::io_context io;
+    asio_transport_options o;
+    o.max_connections_per_host = 1;
+    o.request_timeout = 400ms;
+    asio_transport t(io, o);
+    std::vector<outcome> outs(2);
+    for (auto& out : outs)
+        t.async_round_trip(make_get(server.host()), round_trip_options{},
+                           [&out](std::error_code ec, response res) {
+                               out.ec = ec;
+                               out.res = std::move(res);
+                               ++out.calls;
+                           });
+    auto start = std::chrono::steady_clock::now();
+    io.run_for(10s);
+    // The second one waited ~250 ms for the slot, then took ~250 ms of its own: 500 > 400.
+    CHECK(std::chrono::steady_clock::now() - start >= 500ms);
+    for (auto& out : outs) {
+        CHECK(out.calls == 1);
+        CHECK_FALSE(out.ec);
+        CHECK(out.res.body == "q");
+    }
+}
+
+TEST_CASE("request timeout covers the connect phase too", "[transport][deadline]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io);
+    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+    acceptor.open(ep.protocol());
+    acceptor.bind(ep);
+    acceptor.listen(0);
+    asio::ip::tcp::socket filler(io);
+    filler.connect(acceptor.local_endpoint());
+    asio_transport_options o;
+    o.connect_timeout = 10s;
+    o.request_timeout = 300ms;
+    asio_transport t(io, o);
+    auto start = std::chrono::steady_clock::now();
+    auto out =
+        run_one(io, t, make_get("127.0.0.1:" + std::to_string(acceptor.local_endpoint().port())));
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(out.ec == ossmp::errc::timeout);
+    CHECK(elapsed >= 300ms);
+    CHECK(elapsed < 3s);
+}
+
+TEST_CASE("a body never goes beyond its Content-Length, even to a sink", "[transport]") {
+    test_server server([](const received_request&) {
+        scripted_reply r;
+        r.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA BYTES";
+        return r;
+    });
+    asio::io_context io;
+    asio_transport t(io);
+    round_trip_options opt;
+    std::string sunk;
+    opt.body_sink = [&](std::string_view b, std::error_code&) {
+        sunk.append(b);
+    };
+    auto out = run_one(io, t, make_get(server.host()), opt);
+    REQUIRE_FALSE(out.ec);
+    CHECK(sunk == "hello");
+    CHECK(t.idle_connections() == 0); // the extra bytes make the connection unusable
+}
+
+TEST_CASE("on_header sees the head before the body and can refuse it", "[transport]") {
+    test_server server(
+        [](const received_request&) { return ok_reply("0123456789", "X-A: b\r\n"); });
+    asio::io_context io;
+    asio_transport t(io);
+    round_trip_options opt;
+    std::string sunk;
+    int heads = 0;
+    opt.body_sink = [&](std::string_view b, std::error_code&) {
+        sunk.append(b);
+    };
+    opt.on_header = [&](const response& head) -> std::error_code {
+        ++heads;
+        CHECK(head.status == 200);
+        CHECK(head.headers.get("X-A") == "b");
+        CHECK(head.body.empty());
+        CHECK(sunk.empty());
+        return ossmp::errc::size_mismatch;
+    };
+    auto out = run_one(io, t, make_get(server.host()), opt);
+    CHECK(out.ec == ossmp::errc::size_mismatch);
+    CHECK(heads == 1);
+    CHECK(sunk.empty());
+    CHECK(t.idle_connections() == 0);
+}
+
 TEST_CASE("connect timeout: a listener whose backlog is full", "[transport]") {
     asio::io_context io;
     // listen(0) lets one connection queue; further SYNs are dropped, so connect() hangs.
@@ -568,7 +782,8 @@ TEST_CASE("TLS round trip with the test CA: exact bytes, keep-alive", "[transpor
     CHECK(server.connections() == 1);
 }
 
-TEST_CASE("TLS: an untrusted certificate is rejected by default", "[transport][tls]") {
+TEST_CASE("TLS: an untrusted certificate is rejected by default -> tls_untrusted_certificate",
+          "[transport][tls]") {
     test_server server([](const received_request&) { return ok_reply("no"); }, true);
     asio::io_context io;
     asio_transport_options o;
@@ -576,29 +791,68 @@ TEST_CASE("TLS: an untrusted certificate is rejected by default", "[transport][t
     asio_transport t(io, o); // system trust store only
     auto out = run_one(io, t, make_get(server.host()));
     CHECK(out.calls == 1);
-    REQUIRE(out.ec);
-    CHECK(out.ec.category() == asio::error::get_ssl_category());
+    CHECK(out.ec == ossmp::errc::tls_untrusted_certificate);
+    CHECK(out.ec.message() == "TLS certificate not trusted (unknown CA or self-signed)");
     CHECK(server.requests().empty());
 
+    // The wrong CA, and a name the certificate covers: still the CA that is reported.
     asio_transport_options wrong = o;
     wrong.ca_file = ossmp::test::test_data_dir() + "/other-ca.crt";
+    wrong.connect_to.push_back({"localhost", 0, "127.0.0.1", server.port()});
     asio_transport t2(io, wrong);
-    auto out2 = run_one(io, t2, make_get(server.host()));
-    CHECK(out2.ec.category() == asio::error::get_ssl_category());
+    auto out2 = run_one(io, t2, make_get("localhost"));
+    CHECK(out2.ec == ossmp::errc::tls_untrusted_certificate);
     CHECK(server.requests().empty());
+    CHECK_FALSE(ossmp::is_retryable(out2.ec));
 }
 
-TEST_CASE("TLS: host name verification rejects a name the certificate lacks", "[transport][tls]") {
+TEST_CASE("TLS: the right CA but a name the certificate lacks -> tls_hostname_mismatch",
+          "[transport][tls]") {
     test_server server([](const received_request&) { return ok_reply("no"); }, true);
     asio::io_context io;
     asio_transport_options o;
     o.tls = true;
     o.ca_file = ca_file();
     o.connect_to.push_back({"oss.example.com", 0, "127.0.0.1", server.port()});
+    // *.localhost covers one label only: a.b.localhost is not covered.
+    o.connect_to.push_back({"a.b.localhost", 0, "127.0.0.1", server.port()});
     asio_transport t(io, o);
     auto out = run_one(io, t, make_get("oss.example.com"));
-    REQUIRE(out.ec);
-    CHECK(out.ec.category() == asio::error::get_ssl_category());
+    CHECK(out.ec == ossmp::errc::tls_hostname_mismatch);
+    CHECK(out.ec.message() == "TLS certificate does not match the host name");
+    auto nested = run_one(io, t, make_get("a.b.localhost"));
+    CHECK(nested.ec == ossmp::errc::tls_hostname_mismatch);
+    CHECK(server.requests().empty());
+}
+
+TEST_CASE("TLS: an IP address the certificate lacks -> tls_hostname_mismatch", "[transport][tls]") {
+    test_server server([](const received_request&) { return ok_reply("ip"); }, true);
+    asio::io_context io;
+    asio_transport_options o;
+    o.tls = true;
+    o.ca_file = ca_file();
+    // The certificate names 127.0.0.1 and ::1, not 127.0.0.2.
+    o.connect_to.push_back({"127.0.0.2", 0, "127.0.0.1", server.port()});
+    asio_transport t(io, o);
+    auto out = run_one(io, t, make_get("127.0.0.2:" + std::to_string(server.port())));
+    CHECK(out.ec == ossmp::errc::tls_hostname_mismatch);
+    auto ok = run_one(io, t, make_get(server.host())); // 127.0.0.1 is in the certificate
+    REQUIRE_FALSE(ok.ec);
+    CHECK(ok.res.body == "ip");
+}
+
+TEST_CASE("TLS: an expired certificate -> tls_certificate_expired", "[transport][tls]") {
+    // tests/data/expired.crt: signed by the test CA for localhost and 127.0.0.1, valid in 2000.
+    test_server server([](const received_request&) { return ok_reply("old"); }, true,
+                       "expired.crt");
+    asio::io_context io;
+    asio_transport_options o;
+    o.tls = true;
+    o.ca_file = ca_file();
+    asio_transport t(io, o);
+    auto out = run_one(io, t, make_get(server.host()));
+    CHECK(out.ec == ossmp::errc::tls_certificate_expired);
+    CHECK(out.ec.message() == "TLS certificate expired or not yet valid");
     CHECK(server.requests().empty());
 }
 

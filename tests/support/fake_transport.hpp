@@ -13,6 +13,7 @@
 #include "ossmp/http/message.hpp"
 #include "ossmp/transport.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -80,6 +81,9 @@ public:
     /// Delays every completion by `d` (0: completes as soon as the executor runs it). A
     /// delayed round trip can be cancelled mid-flight.
     void set_delay(std::chrono::milliseconds d) { delay_ = d; }
+    /// Gives a 2xx body to `opt.body_sink` in pieces of at most `n` bytes (0, the default:
+    /// in one piece), as a real transport does when the body arrives in several reads.
+    void set_sink_piece_size(std::size_t n) { piece_size_ = n; }
 
     /// Every request received, in order.
     const std::vector<recorded_request>& requests() const noexcept { return requests_; }
@@ -93,9 +97,11 @@ public:
     std::size_t pending() const noexcept { return queue_.size(); }
 
     /// Records the request and completes with the scripted outcome. Completion signature
-    /// `void(std::error_code, http::response)`. For a 2xx response and `opt.body_sink`, the
-    /// body is given to the sink (an error it sets becomes the round trip's error) and the
-    /// response's body is left empty, like a real transport.
+    /// `void(std::error_code, http::response)`. `opt.on_header` is shown the response without
+    /// its body first (its error becomes the round trip's error); then, for a 2xx response
+    /// and `opt.body_sink`, the body is given to the sink (an error it sets becomes the round
+    /// trip's error and stops the pieces) and the response's body is left empty, like a real
+    /// transport.
     template <asio::completion_token_for<void(std::error_code, http::response)> Token>
     auto async_round_trip(http::request req, const round_trip_options& opt, Token&& token) {
         recorded_request rec;
@@ -108,7 +114,8 @@ public:
         requests_.push_back(std::move(rec));
         outcome result = next_outcome();
         return asio::async_compose<Token, void(std::error_code, http::response)>(
-            op{this, std::move(result), opt.body_sink, std::make_unique<timer_type>(ex_, delay_)},
+            op{this, std::move(result), opt.body_sink, opt.on_header,
+               std::make_unique<timer_type>(ex_, delay_)},
             token, ex_);
     }
 
@@ -125,6 +132,7 @@ private:
         fake_transport* self_;
         outcome result;
         std::function<void(std::string_view, std::error_code&)> sink;
+        std::function<std::error_code(const http::response&)> on_header;
         std::unique_ptr<timer_type> timer;
         bool started = false;
 
@@ -146,9 +154,20 @@ private:
             if (auto* e = std::get_if<std::error_code>(&result))
                 return self.complete(*e, http::response{});
             auto& res = std::get<http::response>(result);
+            if (on_header) {
+                http::response head = res;
+                head.body.clear();
+                if (auto hec = on_header(head))
+                    return self.complete(hec, http::response{});
+            }
             if (sink && res.ok()) {
                 std::error_code sink_ec;
-                sink(res.body, sink_ec);
+                std::string_view rest = res.body;
+                const std::size_t piece = self_->piece_size_ ? self_->piece_size_ : rest.size();
+                do {
+                    sink(rest.substr(0, piece), sink_ec);
+                    rest.remove_prefix(std::min(piece, rest.size()));
+                } while (!rest.empty() && !sink_ec);
                 res.body.clear();
                 if (sink_ec)
                     return self.complete(sink_ec, http::response{});
@@ -176,6 +195,7 @@ private:
     std::map<std::size_t, std::error_code> failures_;
     responder_type responder_;
     std::chrono::milliseconds delay_{0};
+    std::size_t piece_size_ = 0;
     std::vector<recorded_request> requests_;
     std::size_t completed_ = 0;
     std::size_t cancelled_ = 0;

@@ -3,8 +3,9 @@
 //
 // Every request (head up to the empty line + Content-Length body, read with a deliberately
 // independent minimal parser) is recorded with the index of the connection it came on, and the
-// handler decides the reply: exact bytes to write, an optional delay, close afterwards, or
-// hang (never answer / stop mid-reply).
+// handler decides the reply: exact bytes to write, an optional delay, bytes trickled one at a
+// time, bytes repeated forever (an endless body), close afterwards, or hang (never answer /
+// stop mid-reply).
 #pragma once
 
 #include "ossmp/detail/asio.hpp"
@@ -40,6 +41,11 @@ struct scripted_reply {
     bool close = false;                 ///< close the connection after writing
     bool hang = false;                  ///< after writing `bytes`, never send or read again
     std::chrono::milliseconds delay{0}; ///< wait this long before writing
+    /// After `bytes`: written one byte at a time, `trickle_interval` apart (a slow server).
+    std::string trickle;
+    std::chrono::milliseconds trickle_interval{0};
+    /// After `trickle`: written again and again until the client goes away (an endless body).
+    std::string repeat;
 };
 
 /// `HTTP/1.1 <status> <reason>` with Content-Length and the given extra header lines
@@ -70,13 +76,15 @@ class test_server {
 public:
     using handler_type = std::function<scripted_reply(const received_request&)>;
 
-    /// Plain HTTP when `tls` is false; else TLS with tests/data/server.{crt,key}.
-    explicit test_server(handler_type handler, bool tls = false)
+    /// Plain HTTP when `tls` is false; else TLS with tests/data/server.key and the certificate
+    /// `certificate` of tests/data (default server.crt; expired.crt has the same key).
+    explicit test_server(handler_type handler, bool tls = false,
+                         const std::string& certificate = "server.crt")
         : handler_(std::move(handler)), io_(std::make_unique<asio::io_context>(1)),
           acceptor_(std::in_place, *io_), tls_(tls) {
         if (tls_) {
             ssl_.emplace(asio::ssl::context::tls_server);
-            ssl_->use_certificate_chain_file(test_data_dir() + "/server.crt");
+            ssl_->use_certificate_chain_file(test_data_dir() + "/" + certificate);
             ssl_->use_private_key_file(test_data_dir() + "/server.key", asio::ssl::context::pem);
         }
         asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
@@ -216,6 +224,21 @@ private:
             }
             if (!reply.bytes.empty()) {
                 auto [ec, n] = co_await asio::async_write(stream, asio::buffer(reply.bytes),
+                                                          as_tuple(asio::use_awaitable));
+                if (ec)
+                    co_return;
+            }
+            for (char c : reply.trickle) {
+                asio::steady_timer timer(co_await asio::this_coro::executor,
+                                         reply.trickle_interval);
+                co_await timer.async_wait(as_tuple(asio::use_awaitable));
+                auto [ec, n] = co_await asio::async_write(stream, asio::buffer(&c, 1),
+                                                          as_tuple(asio::use_awaitable));
+                if (ec)
+                    co_return;
+            }
+            while (!reply.repeat.empty()) {
+                auto [ec, n] = co_await asio::async_write(stream, asio::buffer(reply.repeat),
                                                           as_tuple(asio::use_awaitable));
                 if (ec)
                     co_return;

@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <system_error>
+#include <vector>
+
 TEST_CASE("service codes round-trip through their strings", "[error]") {
     for (const auto& e : ossmp::detail::service_codes) {
         CHECK(ossmp::service_errc_from_code(e.code) == e.value);
@@ -42,6 +46,52 @@ TEST_CASE("every errc has its own message", "[error]") {
     CHECK(a.category().name() == std::string("ossmp"));
     std::error_code unknown(9999, ossmp::errc_category());
     CHECK(unknown.message() == "unknown ossmp error");
+}
+
+TEST_CASE("errc messages name the rule or the cause", "[error]") {
+    using ossmp::errc;
+    auto msg = [](errc e) {
+        return std::error_code(e).message();
+    };
+    // The rule validate_bucket_name implements, stated where users read it.
+    CHECK(msg(errc::invalid_bucket_name) ==
+          "invalid bucket name: it must be 3-63 characters of a-z, 0-9 and '-', not starting or "
+          "ending with '-'");
+    CHECK(msg(errc::tls_untrusted_certificate) ==
+          "TLS certificate not trusted (unknown CA or self-signed)");
+    CHECK(msg(errc::tls_hostname_mismatch) == "TLS certificate does not match the host name");
+    CHECK(msg(errc::tls_certificate_expired) == "TLS certificate expired or not yet valid");
+    CHECK(msg(errc::transfer_too_slow) == "transfer too slow (below the low-speed limit)");
+    CHECK(msg(errc::size_mismatch) == "body size differs from the expected or announced size");
+    CHECK(msg(errc::timeout) == "timed out");
+    // Every value has a message of its own.
+    std::vector<errc> all{errc::timeout,
+                          errc::upload_aborted,
+                          errc::transfer_too_slow,
+                          errc::tls_untrusted_certificate,
+                          errc::tls_hostname_mismatch,
+                          errc::tls_certificate_expired,
+                          errc::size_mismatch,
+                          errc::crc_mismatch,
+                          errc::unexpected_eof,
+                          errc::body_too_large};
+    for (std::size_t i = 0; i < all.size(); ++i)
+        for (std::size_t j = i + 1; j < all.size(); ++j)
+            CHECK(msg(all[i]) != msg(all[j]));
+    for (auto e : all)
+        CHECK(msg(e) != "unknown ossmp error");
+}
+
+TEST_CASE("retryability of timeouts, slow transfers, size mismatches and TLS failures", "[error]") {
+    using ossmp::errc;
+    CHECK(ossmp::is_retryable(errc::timeout));
+    CHECK(ossmp::is_retryable(errc::transfer_too_slow));
+    CHECK(ossmp::is_retryable(errc::size_mismatch));
+    // Certificates are fixed by configuration, not by trying again.
+    CHECK_FALSE(ossmp::is_retryable(errc::tls_untrusted_certificate));
+    CHECK_FALSE(ossmp::is_retryable(errc::tls_hostname_mismatch));
+    CHECK_FALSE(ossmp::is_retryable(errc::tls_certificate_expired));
+    CHECK_FALSE(ossmp::is_retryable(errc::invalid_bucket_name));
 }
 
 TEST_CASE("diagnostics summary line", "[error]") {

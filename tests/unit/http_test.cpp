@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -522,6 +523,36 @@ TEST_CASE("parser: a body sink can be installed once the header is parsed", "[ht
     CHECK(pieces == std::vector<std::string>{"hello", " world"});
     CHECK(p.get().body.empty());
     CHECK(p.body_bytes() == 11);
+}
+
+TEST_CASE("parser: a sink never gets more than Content-Length, however the bytes arrive",
+          "[http]") {
+    // The caller's sink has no cap of its own (the transport lifts the stored-body cap for
+    // sinks): Content-Length framing alone must stop the body, in every split of the input,
+    // with the bytes after it left to the caller (a pipelined or garbage tail).
+    const auto raw = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello worldEXTRA BYTES"s;
+    for (std::size_t split = 1; split < raw.size(); ++split) {
+        INFO("split at " << split);
+        http::response_parser p;
+        p.set_body_limit(std::numeric_limits<std::uint64_t>::max());
+        std::string sunk;
+        p.set_body_sink([&](std::string_view d, std::error_code&) { sunk.append(d); });
+        std::error_code ec;
+        std::size_t consumed = 0;
+        for (std::string_view piece :
+             {std::string_view(raw).substr(0, split), std::string_view(raw).substr(split)}) {
+            while (!piece.empty() && !p.done() && !ec) {
+                auto n = p.feed(piece, ec);
+                consumed += n;
+                piece.remove_prefix(n);
+            }
+        }
+        CHECK_FALSE(ec);
+        CHECK(p.done());
+        CHECK(sunk == "hello world");
+        CHECK(p.body_bytes() == 11);
+        CHECK(consumed == raw.size() - std::string_view("EXTRA BYTES").size());
+    }
 }
 
 TEST_CASE("parser: a sink error stops the parser with that error", "[http]") {

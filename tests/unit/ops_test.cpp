@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -607,6 +608,83 @@ TEST_CASE("put, get, head, delete object: requests and results", "[ops]") {
         });
         CHECK(ec == std::errc::no_space_on_device);
         CHECK(calls == 1);
+    }
+    SECTION("get_object: expected_size and the announced size bound the body") {
+        // data is 13 bytes; the fake hands the body to the sink in pieces of 4.
+        auto get = [&](ossmp::http::response res, std::optional<std::uint64_t> expected,
+                       std::string& got) {
+            fixture f;
+            f.transport.set_sink_piece_size(4);
+            f.transport.push_response(std::move(res));
+            return run_cb<ossmp::get_object_result>(f, [&](auto h) {
+                ossmp::get_object_params p;
+                p.bucket = bucket;
+                p.key = "obj.txt";
+                p.expected_size = expected;
+                ossmp::async_get_object(
+                    f.client, p, [&](std::string_view b) { got += b; }, h);
+            });
+        };
+        std::string got;
+        // Content-Length and expected_size agree.
+        auto [ok, r] = get(object_headers(200, data, crc), data.size(), got);
+        REQUIRE_FALSE(ok);
+        CHECK(got == data);
+        CHECK(r.crc_checked);
+        // They disagree: refused before the body.
+        got.clear();
+        auto [other, r2] = get(object_headers(200, data, crc), 12, got);
+        CHECK(other == errc::size_mismatch);
+        CHECK(got.empty());
+        // Chunked (no Content-Length), longer than expected: stopped at the crossing piece.
+        auto chunked = object_headers(200, data, crc);
+        chunked.headers.erase("Content-Length");
+        chunked.headers.add("Transfer-Encoding", "chunked");
+        got.clear();
+        auto [longer, r3] = get(chunked, 10, got);
+        CHECK(longer == errc::size_mismatch);
+        CHECK(got == data.substr(0, 8)); // "0123"+"4567" fit in 10, the next 4 would not
+        // Chunked, shorter than expected: fails at its end.
+        got.clear();
+        auto [shorter, r4] = get(chunked, 14, got);
+        CHECK(shorter == errc::size_mismatch);
+        CHECK(got == data);
+        // Chunked, exactly expected: accepted, its length is what was received.
+        got.clear();
+        auto [exact, r5] = get(chunked, 13, got);
+        REQUIRE_FALSE(exact);
+        CHECK(r5.meta.content_length == 13);
+        CHECK(r5.crc_checked);
+        // Chunked without expected_size: accepted as well (the CRC-64 still checks it).
+        got.clear();
+        auto [unbounded, r6] = get(chunked, std::nullopt, got);
+        REQUIRE_FALSE(unbounded);
+        CHECK(got == data);
+        // A 206 whose Content-Length is not its Content-Range span.
+        auto partial = object_headers(206, data.substr(2, 3), crc);
+        partial.headers.add("Content-Range", "bytes 2-5/13");
+        got.clear();
+        auto [lying, r7] = get(partial, std::nullopt, got);
+        CHECK(lying == errc::size_mismatch);
+        CHECK(got.empty());
+        // A chunked 206 longer than its span; a 206 of another object size.
+        auto partial_chunked = object_headers(206, data, crc);
+        partial_chunked.headers.erase("Content-Length");
+        partial_chunked.headers.add("Transfer-Encoding", "chunked");
+        partial_chunked.headers.add("Content-Range", "bytes 0-5/13");
+        got.clear();
+        auto [over_span, r8] = get(partial_chunked, std::nullopt, got);
+        CHECK(over_span == errc::size_mismatch);
+        CHECK(got == data.substr(0, 4));
+        partial.headers.set("Content-Range", "bytes 2-4/13");
+        got.clear();
+        auto [other_object, r9] = get(partial, 14, got);
+        CHECK(other_object == errc::size_mismatch);
+        CHECK(got.empty());
+        got.clear();
+        auto [same_object, r10] = get(partial, 13, got);
+        REQUIRE_FALSE(same_object);
+        CHECK(got == "llo");
     }
     SECTION("head_object") {
         fixture f;

@@ -851,7 +851,7 @@ TEST_CASE("every builder rejects bad input with a distinct error before building
     l.key = "bad\xC3";
     l.upload_id = uid;
     CHECK(ossmp::make_list_parts_request(l, r) == errc::invalid_key);
-    ossmp::get_object_params g{std::string(bucket), "bad\xC3", {}, {}};
+    ossmp::get_object_params g{std::string(bucket), "bad\xC3", {}, {}, {}};
     CHECK(ossmp::make_get_object_request(g, r) == errc::invalid_key);
     CHECK(is_sentinel(r));
 }

@@ -1,5 +1,6 @@
-// Sans-io helpers of asio_transport (host:port parsing, connect-to rules) and the scripted
-// fake transport of tests/support.
+// Sans-io helpers of asio_transport (host:port parsing, connect-to rules, TLS verify results)
+// and the scripted fake transport of tests/support.
+#include "ossmp/detail/transport_connection.hpp"
 #include "ossmp/detail/transport_target.hpp"
 #include "support/fake_transport.hpp"
 
@@ -7,6 +8,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 using ossmp::connect_to_rule;
 using ossmp::detail::apply_connect_to;
@@ -157,4 +159,56 @@ TEST_CASE("fake_transport: responder, body sink, cancellation", "[transport]") {
     CHECK(calls == 1);
     CHECK(cancelled_ec == asio::error::operation_aborted);
     CHECK(t.cancelled() == 1);
+}
+
+TEST_CASE("fake_transport: on_header first, then the body in pieces", "[transport]") {
+    asio::io_context io;
+    fake_transport t(io);
+    t.set_sink_piece_size(4);
+    t.push_response(200, "0123456789", {{"X-A", "b"}});
+    t.push_response(200, "0123456789");
+    ossmp::round_trip_options opt;
+    std::vector<std::string> pieces;
+    bool refuse = false;
+    opt.on_header = [&](const response& head) -> std::error_code {
+        CHECK(head.body.empty());
+        CHECK(pieces.empty());
+        return refuse ? std::error_code(ossmp::errc::size_mismatch) : std::error_code{};
+    };
+    opt.body_sink = [&](std::string_view b, std::error_code&) {
+        pieces.emplace_back(b);
+    };
+    std::error_code got;
+    t.async_round_trip(put_request(""), opt, [&](std::error_code ec, response) { got = ec; });
+    io.run();
+    CHECK_FALSE(got);
+    CHECK(pieces == std::vector<std::string>{"0123", "4567", "89"});
+    pieces.clear();
+    refuse = true;
+    t.async_round_trip(put_request(""), opt, [&](std::error_code ec, response) { got = ec; });
+    io.restart();
+    io.run();
+    CHECK(got == ossmp::errc::size_mismatch);
+    CHECK(pieces.empty());
+}
+
+TEST_CASE("tls_verify_error names the certificate problem", "[transport][tls]") {
+    using ossmp::errc;
+    using ossmp::detail::tls_verify_error;
+    CHECK_FALSE(tls_verify_error(X509_V_OK));
+    for (long v :
+         {X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+          X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+          X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, X509_V_ERR_CERT_UNTRUSTED,
+          X509_V_ERR_CERT_REJECTED}) {
+        INFO(X509_verify_cert_error_string(v));
+        CHECK(tls_verify_error(v) == errc::tls_untrusted_certificate);
+    }
+    CHECK(tls_verify_error(X509_V_ERR_HOSTNAME_MISMATCH) == errc::tls_hostname_mismatch);
+    CHECK(tls_verify_error(X509_V_ERR_IP_ADDRESS_MISMATCH) == errc::tls_hostname_mismatch);
+    CHECK(tls_verify_error(X509_V_ERR_CERT_HAS_EXPIRED) == errc::tls_certificate_expired);
+    CHECK(tls_verify_error(X509_V_ERR_CERT_NOT_YET_VALID) == errc::tls_certificate_expired);
+    // Rarer failures keep OpenSSL's own "certificate verify failed".
+    CHECK_FALSE(tls_verify_error(X509_V_ERR_CERT_REVOKED));
+    CHECK_FALSE(tls_verify_error(X509_V_ERR_INVALID_PURPOSE));
 }

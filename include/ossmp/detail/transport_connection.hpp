@@ -12,8 +12,11 @@
 #include "ossmp/transport/asio_transport_options.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -41,20 +44,50 @@ inline constexpr std::size_t transport_max_write_size = std::size_t{1} << 30;
 /// Read buffer per connection.
 inline constexpr std::size_t transport_read_buffer_size = 256 * 1024;
 
+/// Maps OpenSSL's verify result after a failed handshake (`SSL_get_verify_result`) to the
+/// `errc` that names the cause; an empty error_code when the result names none of them
+/// (X509_V_OK, or a rarer failure such as a revoked certificate or a wrong key usage: the
+/// caller then keeps the handshake's own error, OpenSSL's "certificate verify failed").
+inline std::error_code tls_verify_error(long verify_result) noexcept {
+    switch (verify_result) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_REJECTED:
+        return errc::tls_untrusted_certificate;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return errc::tls_hostname_mismatch;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return errc::tls_certificate_expired;
+    default:
+        return {};
+    }
+}
+
 /// One connection. Owned by exactly one round trip at a time, or by the pool while idle.
 ///
-/// The watchdog timer enforces the connect deadline and the stall timeout without being part
-/// of the composed operation: when the deadline passes it closes the socket, the pending I/O
-/// fails, and the operation reports errc::timeout because `timed_out()` is set. Its handler
-/// keeps the connection alive through a shared_ptr.
+/// The watchdog timer enforces the connect deadline, the stall timeout, the round trip's
+/// deadline (`request_timeout`) and the low-speed rule without being part of the composed
+/// operation: when a limit is passed it closes the socket, the pending I/O fails, and the
+/// operation reports `timeout_error()` (errc::timeout or errc::transfer_too_slow). Its handler
+/// keeps the connection alive through a shared_ptr. The I/O path only records progress (a
+/// clock read and two stores per completed read or write, no timer operation); the timer
+/// wakes at the earliest of the deadlines and, while the low-speed rule is on, every quarter
+/// of its window to take a sample of the byte count.
 ///
 /// Threading: the I/O objects' executor is the connection's own strand when the transport's
 /// executor type can hold one (see `transport_pool::make_connection`). The round trip that owns
 /// the connection runs every step on that executor, and so does the watchdog, so the two never
-/// touch the socket at the same time even when the io_context runs on several threads. An idle
-/// connection is touched only by the pool (under its mutex) and, at most, by a watchdog handler
-/// that was cancelled but not yet run; that handler sees `no_deadline` and only clears the
-/// atomic `watchdog_running_`, so the pool may close an idle connection from any thread.
+/// touch the socket (or the byte count and the samples) at the same time even when the
+/// io_context runs on several threads. An idle connection is touched only by the pool (under
+/// its mutex) and, at most, by a watchdog handler that was cancelled but not yet run; that
+/// handler sees no deadline and the low-speed rule off (atomics) and only clears the atomic
+/// `watchdog_running_`, so the pool may close an idle connection from any thread.
 template <class Executor>
 class transport_connection : public std::enable_shared_from_this<transport_connection<Executor>> {
 public:
@@ -66,6 +99,15 @@ public:
     using resolver_type = asio::ip::basic_resolver<asio::ip::tcp, Executor>;
     using results_type = typename resolver_type::results_type;
     using clock = std::chrono::steady_clock;
+
+    /// A point in time as the watchdog keeps it (`clock` ticks); `no_deadline` for none.
+    using ticks = std::int64_t;
+    static constexpr ticks no_deadline = std::numeric_limits<ticks>::max();
+
+    /// `now + d` in ticks, or `no_deadline` when `d` is not positive.
+    static ticks deadline_after(std::chrono::milliseconds d) noexcept {
+        return d.count() > 0 ? to_ticks(clock::now()) + ticks_of(d) : no_deadline;
+    }
 
     explicit transport_connection(const Executor& ex)
         : socket(ex), resolver(ex), read_buffer(transport_read_buffer_size), watchdog_(ex) {}
@@ -95,51 +137,124 @@ public:
     }
 
     /// Creates the TLS stream over the connected socket: SNI (for names, not IP literals) and
-    /// certificate + host name verification unless `insecure`.
+    /// certificate + host name verification unless `insecure`. The name (or IP address) is
+    /// checked by OpenSSL itself during chain verification (`SSL_set1_host`, or the IP
+    /// address for a literal) rather than in a verify callback, so that a failed handshake
+    /// leaves a verify result that tells a name mismatch from an untrusted chain (see
+    /// `handshake_error`). Wildcards match one whole left-most label only.
     std::error_code start_tls(asio::ssl::context& ctx, const std::string& host, bool insecure) {
         tls.emplace(socket, ctx);
+        SSL* ssl = tls->native_handle();
         std::error_code ec;
         asio::ip::make_address(host, ec);
-        if (ec) { // a name: send SNI
-            if (SSL_set_tlsext_host_name(tls->native_handle(), host.c_str()) != 1)
+        const bool is_ip = !ec;
+        ec.clear();
+        if (!is_ip) { // a name: send SNI
+            if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1)
                 return errc::invalid_endpoint;
         }
         if (insecure) {
             tls->set_verify_mode(asio::ssl::verify_none, ec);
+            return ec;
+        }
+        tls->set_verify_mode(asio::ssl::verify_peer, ec);
+        if (ec)
+            return ec;
+        if (is_ip) {
+            if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) != 1)
+                return errc::invalid_endpoint;
         } else {
-            tls->set_verify_mode(asio::ssl::verify_peer, ec);
-            if (!ec)
-                tls->set_verify_callback(asio::ssl::host_name_verification(host), ec);
+            SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            if (SSL_set1_host(ssl, host.c_str()) != 1)
+                return errc::invalid_endpoint;
+        }
+        return {};
+    }
+
+    /// The error to report for a failed TLS handshake: the certificate problem OpenSSL's
+    /// verify result names (`tls_verify_error`), else the handshake's own error `ec`.
+    std::error_code handshake_error(std::error_code ec) {
+        if (tls) {
+            if (auto mapped = tls_verify_error(SSL_get_verify_result(tls->native_handle())))
+                return mapped;
         }
         return ec;
     }
 
-    /// Starts (or moves) the watchdog deadline to now + `d`. With `stall`, every `progress()`
-    /// moves it again by `d`.
-    void arm(std::chrono::milliseconds d, bool stall = false) {
-        stall_ = stall ? d : std::chrono::milliseconds::zero();
-        timed_out_ = false;
-        auto deadline = to_ticks(clock::now() + d);
-        deadline_.store(deadline);
-        if (!watchdog_running_.load())
-            start_watchdog();
-        else if (deadline < timer_expiry_)
-            watchdog_.cancel(); // the handler re-arms at the earlier deadline
+    /// Starts a round trip on this connection: its deadline (`no_deadline` for none) applies
+    /// from now on, under whatever phase is armed next. Clears an earlier timeout.
+    void begin(ticks request_deadline) noexcept {
+        timeout_ = timeout_kind::none;
+        request_deadline_.store(request_deadline);
     }
-    /// Bytes moved: pushes a stall deadline forward.
-    void progress() noexcept {
-        if (stall_.count() > 0)
-            deadline_.store(to_ticks(clock::now() + stall_));
+
+    /// The connect phase: the watchdog deadline is now + `d` (none when `d` is 0; no stall,
+    /// no low-speed rule).
+    void arm_connect(std::chrono::milliseconds d) {
+        stall_ticks_ = 0;
+        low_speed_on_.store(false);
+        phase_deadline_.store(deadline_after(d));
+        schedule();
     }
+
+    /// The transfer phase (write the request, read the response): every `progress` moves the
+    /// stall deadline to now + `stall`; with `low_speed_limit` and `low_speed_time` both
+    /// non-zero, the low-speed rule starts too (its window opens now).
+    void arm_transfer(std::chrono::milliseconds stall, std::uint64_t low_speed_limit,
+                      std::chrono::milliseconds low_speed_time) {
+        stall_ticks_ = stall.count() > 0 ? ticks_of(stall) : 0;
+        written_ = 0;
+        const auto now = to_ticks(clock::now());
+        phase_deadline_.store(stall_ticks_ > 0 ? now + stall_ticks_ : no_deadline);
+        if (low_speed_limit > 0 && low_speed_time.count() > 0) {
+            low_limit_ = low_speed_limit;
+            low_window_ = ticks_of(low_speed_time);
+            low_period_ = std::max<ticks>((low_window_ + 3) / 4, 1); // 4 periods >= 1 window
+            samples_.clear();
+            samples_.push(now, bytes_);
+            next_sample_ = now + low_period_;
+            low_speed_on_.store(true);
+        } else {
+            low_speed_on_.store(false);
+        }
+        schedule();
+    }
+
+    /// `n` bytes were read: counts them and pushes a stall deadline forward.
+    void progress(std::size_t n) noexcept {
+        bytes_ += n;
+        if (stall_ticks_ > 0)
+            phase_deadline_.store(to_ticks(clock::now()) + stall_ticks_);
+    }
+    /// The request write has moved `total` bytes so far (Asio's completion condition sees the
+    /// running total): counts the new ones.
+    void write_progress(std::size_t total) noexcept {
+        const std::size_t n = total - written_;
+        written_ = total;
+        progress(n);
+    }
+
     /// Stops the watchdog (the connection goes idle or is done).
     void disarm() {
-        deadline_.store(no_deadline);
-        stall_ = std::chrono::milliseconds::zero();
+        clear_limits();
         if (watchdog_running_.load())
             watchdog_.cancel();
     }
     /// True when the watchdog closed the connection.
-    bool timed_out() const noexcept { return timed_out_; }
+    bool timed_out() const noexcept { return timeout_ != timeout_kind::none; }
+    /// Why the watchdog closed the connection: errc::timeout (connect, stall or request
+    /// deadline) or errc::transfer_too_slow (low-speed rule); empty when it did not.
+    std::error_code timeout_error() const noexcept {
+        switch (timeout_) {
+        case timeout_kind::deadline:
+            return errc::timeout;
+        case timeout_kind::too_slow:
+            return errc::transfer_too_slow;
+        case timeout_kind::none:
+            break;
+        }
+        return {};
+    }
 
     /// Closes the socket (and the resolver); the TLS stream is dropped without close_notify.
     void close() noexcept {
@@ -151,15 +266,50 @@ public:
     }
 
 private:
-    static constexpr std::int64_t no_deadline = std::numeric_limits<std::int64_t>::max();
+    enum class timeout_kind { none, deadline, too_slow };
 
-    static std::int64_t to_ticks(clock::time_point t) noexcept {
-        return t.time_since_epoch().count();
+    /// The byte count at one moment (low-speed rule). At most a window and a period apart
+    /// are kept: with samples a quarter window apart, 8 slots are never all needed.
+    struct sample_ring {
+        struct sample {
+            ticks at = 0;
+            std::uint64_t bytes = 0;
+        };
+        std::array<sample, 8> slots{};
+        std::size_t first = 0;
+        std::size_t count = 0;
+
+        void clear() noexcept { first = count = 0; }
+        void push(ticks at, std::uint64_t bytes) noexcept {
+            if (count == slots.size())
+                pop();
+            slots[(first + count++) % slots.size()] = {at, bytes};
+        }
+        void pop() noexcept {
+            first = (first + 1) % slots.size();
+            --count;
+        }
+        const sample& front() const noexcept { return slots[first]; }
+        const sample& at(std::size_t i) const noexcept { return slots[(first + i) % slots.size()]; }
+    };
+
+    static ticks to_ticks(clock::time_point t) noexcept { return t.time_since_epoch().count(); }
+    /// `d` in ticks, at most a century (so that `now + d` cannot overflow: a huge timeout
+    /// such as `milliseconds::max()` means "none" in practice).
+    static ticks ticks_of(std::chrono::milliseconds d) noexcept {
+        constexpr std::chrono::milliseconds century = std::chrono::hours(24 * 365 * 100);
+        return std::chrono::duration_cast<clock::duration>(std::min(d, century)).count();
+    }
+
+    void clear_limits() noexcept {
+        phase_deadline_.store(no_deadline);
+        request_deadline_.store(no_deadline);
+        low_speed_on_.store(false);
+        stall_ticks_ = 0;
     }
 
     void disarm_noexcept() noexcept {
-        deadline_.store(no_deadline);
-        stall_ = std::chrono::milliseconds::zero();
+        clear_limits();
         if (watchdog_running_.load()) {
             try {
                 watchdog_.cancel();
@@ -168,36 +318,88 @@ private:
         }
     }
 
-    void start_watchdog() {
+    /// The next moment the watchdog must look: the earliest deadline, or the next low-speed
+    /// sample; `no_deadline` when nothing is armed.
+    ticks next_wake() const noexcept {
+        ticks t = std::min(phase_deadline_.load(), request_deadline_.load());
+        if (low_speed_on_.load())
+            t = std::min(t, next_sample_);
+        return t;
+    }
+
+    /// Starts the watchdog, or makes the running one wake earlier (its handler re-arms).
+    void schedule() {
+        const ticks wake = next_wake();
+        if (!watchdog_running_.load())
+            start_watchdog(wake);
+        else if (wake < timer_expiry_)
+            watchdog_.cancel();
+    }
+
+    void start_watchdog(ticks wake) {
+        if (wake == no_deadline)
+            return;
         watchdog_running_.store(true);
-        timer_expiry_ = deadline_.load();
-        watchdog_.expires_at(clock::time_point(clock::duration(timer_expiry_)));
+        timer_expiry_ = wake;
+        watchdog_.expires_at(clock::time_point(clock::duration(wake)));
         watchdog_.async_wait(
             [self = this->shared_from_this()](const std::error_code&) { self->on_watchdog(); });
     }
 
     void on_watchdog() {
         watchdog_running_.store(false);
-        auto deadline = deadline_.load();
-        if (deadline == no_deadline)
-            return;
-        if (to_ticks(clock::now()) >= deadline) {
-            timed_out_ = true;
-            deadline_.store(no_deadline);
-            std::error_code ignored;
-            resolver.cancel();
-            socket.close(ignored);
-            return;
+        const ticks now = to_ticks(clock::now());
+        if (now >= phase_deadline_.load() || now >= request_deadline_.load())
+            return expire(timeout_kind::deadline);
+        if (low_speed_on_.load() && now >= next_sample_) {
+            if (too_slow(now))
+                return expire(timeout_kind::too_slow);
+            next_sample_ = now + low_period_;
         }
-        start_watchdog();
+        start_watchdog(next_wake());
+    }
+
+    /// Takes a sample; true when fewer than `low_limit_` bytes per second moved since the
+    /// newest sample that is at least a window old (none yet: the transfer is not judged).
+    bool too_slow(ticks now) noexcept {
+        samples_.push(now, bytes_);
+        std::size_t base = samples_.count; // the newest sample at least a window old
+        for (std::size_t i = 0; i + 1 < samples_.count; ++i)
+            if (samples_.at(i).at <= now - low_window_)
+                base = i;
+        if (base == samples_.count)
+            return false;
+        for (std::size_t i = 0; i < base; ++i)
+            samples_.pop(); // older than the window: never the base again
+        const auto& from = samples_.front();
+        const double seconds =
+            std::chrono::duration<double>(clock::duration(now - from.at)).count();
+        return static_cast<double>(bytes_ - from.bytes) < static_cast<double>(low_limit_) * seconds;
+    }
+
+    void expire(timeout_kind why) {
+        timeout_ = why;
+        clear_limits();
+        std::error_code ignored;
+        resolver.cancel();
+        socket.close(ignored);
     }
 
     timer_type watchdog_;
-    std::atomic<std::int64_t> deadline_{no_deadline};
-    std::chrono::milliseconds stall_{0};
-    std::int64_t timer_expiry_ = no_deadline;
+    std::atomic<ticks> phase_deadline_{no_deadline};   ///< connect or stall deadline
+    std::atomic<ticks> request_deadline_{no_deadline}; ///< the round trip's deadline
+    std::atomic<bool> low_speed_on_{false};
+    ticks stall_ticks_ = 0;   ///< the stall timeout of the transfer phase, 0 = none
+    std::uint64_t bytes_ = 0; ///< bytes moved on this connection (both directions)
+    std::size_t written_ = 0; ///< bytes of the current request written so far
+    std::uint64_t low_limit_ = 0;
+    ticks low_window_ = 0;
+    ticks low_period_ = 1;
+    ticks next_sample_ = no_deadline;
+    sample_ring samples_;
+    ticks timer_expiry_ = no_deadline;
     std::atomic<bool> watchdog_running_{false};
-    bool timed_out_ = false;
+    timeout_kind timeout_ = timeout_kind::none;
 };
 
 /// A round trip waiting for a connection slot: the pool wakes it by cancelling its timer.
@@ -438,6 +640,7 @@ public:
         configured_ = false;
         leftover_ = false;
         received_ = false;
+        header_error_.clear();
     }
 
     /// Feeds received bytes; returns the parser's (or the sink's) error.
@@ -451,6 +654,8 @@ public:
                 return ec;
             data.remove_prefix(n);
             bool changed = configure();
+            if (header_error_)
+                return header_error_;
             if (parser_.done()) {
                 leftover_ = !data.empty();
                 break;
@@ -474,11 +679,16 @@ public:
     http::response take_response() { return parser_.release(); }
 
 private:
-    /// Once the header is parsed: stream a 2xx body to the caller's sink (no cap there).
+    /// Once the header is parsed: show it to the caller's `on_header` (its error ends the
+    /// round trip before any body byte is delivered), and stream a 2xx body to the caller's
+    /// sink (no cap there: Content-Length framing still bounds it, and the caller's
+    /// `on_header` or sink bounds the rest, as GetObject does).
     bool configure() {
         if (configured_ || !parser_.header_done())
             return false;
         configured_ = true;
+        if (options_->on_header)
+            header_error_ = options_->on_header(parser_.get());
         if (options_->body_sink && parser_.get().ok()) {
             parser_.set_body_sink(options_->body_sink);
             parser_.set_body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -489,6 +699,7 @@ private:
     http::response_parser parser_;
     const round_trip_options* options_ = nullptr;
     std::size_t cap_ = 0;
+    std::error_code header_error_; ///< what the caller's `on_header` returned
     bool configured_ = false;
     bool leftover_ = false;
     bool received_ = false;

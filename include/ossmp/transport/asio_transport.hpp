@@ -56,6 +56,8 @@ struct transport_round_trip_state
     transport_waiter<Executor> waiter;
     typename connection_type::results_type endpoints;
     transport_response_reader reader;
+    /// The round trip's deadline (`request_timeout`, counted once it holds a connection).
+    typename connection_type::ticks request_deadline = connection_type::no_deadline;
     bool reused = false;  ///< the connection came from the pool
     bool retried = false; ///< the one retry on a fresh connection was used
     transport_acquire acquired = transport_acquire::full;
@@ -187,6 +189,9 @@ public:
                 st.reused = true;
             else
                 st.connection = pool_->make_connection(st.key);
+            // request_timeout starts now: the pool wait above is not counted (see the option).
+            st.request_deadline =
+                state_type::connection_type::deadline_after(pool_->options().request_timeout);
 
             for (;;) {
                 // From here on every step runs on the connection's executor (its strand), the
@@ -195,9 +200,10 @@ public:
                 ASIO_CORO_YIELD asio::dispatch(on_connection(self));
                 if (cancelled())
                     return finish(self, asio::error::operation_aborted);
+                st.connection->begin(st.request_deadline); // also on the retry's connection
                 if (!st.reused) {
                     // Connect: resolve (unless an IP literal), TCP connect, TLS handshake.
-                    st.connection->arm(pool_->options().connect_timeout);
+                    st.connection->arm_connect(pool_->options().connect_timeout);
                     if (!st.connection->endpoints_from_literal(st.connect, st.endpoints)) {
                         // Asio 1.22 resolvers ignore cancellation slots: cancel by hand.
                         st.inner.slot().template emplace<resolve_canceller>(st.connection.get());
@@ -218,20 +224,25 @@ public:
                             return finish(self, ec);
                         ASIO_CORO_YIELD st.connection->tls->async_handshake(
                             asio::ssl::stream_base::client, on_connection(self));
+                        if (ec && !cancelled() && !st.connection->timed_out())
+                            ec = st.connection->handshake_error(ec); // why verification failed
                         if ((ec = check(ec)))
                             return finish(self, ec);
                     }
                 }
 
                 // Write head + body in one gathered write; the body is never copied.
-                st.connection->arm(pool_->options().stall_timeout, true);
+                st.connection->arm_transfer(pool_->options().stall_timeout,
+                                            pool_->options().low_speed_limit,
+                                            pool_->options().low_speed_time);
                 ASIO_CORO_YIELD {
                     std::array<asio::const_buffer, 2> buffers{
                         asio::buffer(st.head),
                         asio::buffer(st.request.body().data(), st.request.body().size())};
                     auto* c = st.connection.get();
-                    auto condition = [c](const std::error_code& e, std::size_t) -> std::size_t {
-                        c->progress();
+                    auto condition = [c](const std::error_code& e,
+                                         std::size_t total) -> std::size_t {
+                        c->write_progress(total);
                         return e ? 0 : transport_max_write_size;
                     };
                     if (st.connection->tls)
@@ -258,7 +269,7 @@ public:
                             st.connection->socket.async_read_some(buffer, on_connection(self));
                     }
                     if (n > 0) {
-                        st.connection->progress();
+                        st.connection->progress(n);
                         if (!cancelled() && !st.connection->timed_out()) {
                             auto fed = st.reader.feed(
                                 std::string_view(st.connection->read_buffer.data(), n));
@@ -327,7 +338,7 @@ private:
         if (cancelled())
             return asio::error::operation_aborted;
         if (st_->connection && st_->connection->timed_out())
-            return errc::timeout;
+            return st_->connection->timeout_error();
         return ec;
     }
 
@@ -392,8 +403,16 @@ private:
 /// are used directly.
 ///
 /// **TLS.** Certificates are verified against the system trust store (plus `ca_file`), with
-/// host name verification (RFC 6125 via `asio::ssl::host_name_verification`) and SNI;
-/// `insecure_skip_verify` turns both checks off. TLS 1.2 is the minimum version.
+/// host name verification and SNI; `insecure_skip_verify` turns both checks off. TLS 1.2 is
+/// the minimum version. The name is checked by OpenSSL during chain verification
+/// (`SSL_set1_host`; an IP literal against the certificate's IP addresses), where a wildcard
+/// matches one whole left-most label only (`*.example.com`, never `f*.example.com`). A failed
+/// verification completes with the errc that names the cause, read from OpenSSL's verify
+/// result: `errc::tls_untrusted_certificate` (unknown CA, self-signed, incomplete chain),
+/// `errc::tls_hostname_mismatch` (neither the name nor the IP address is in the certificate),
+/// `errc::tls_certificate_expired` (expired or not yet valid); rarer failures (revoked, wrong
+/// key usage, ...) keep OpenSSL's own error (`asio::error::get_ssl_category()`, "certificate
+/// verify failed"). None of them is retryable.
 ///
 /// **Pool.** Connections are kept per (scheme, host, port), at most `max_connections_per_host`
 /// of them; a connection goes back to the pool only after a complete response that allows
@@ -405,7 +424,13 @@ private:
 /// part list, GET/HEAD/DELETE) but worth knowing for others.
 ///
 /// **Timeouts.** `connect_timeout` bounds resolve + connect + handshake; `stall_timeout` fails a
-/// round trip when no byte moves in either direction for that long. Both -> `errc::timeout`.
+/// round trip when no byte moves in either direction for that long; `request_timeout` (off by
+/// default) bounds the whole round trip from the moment it holds a connection (the wait for
+/// a pool slot is not counted); all three -> `errc::timeout`. The low-speed rule
+/// (`low_speed_limit` bytes/s over `low_speed_time`, default 1 byte/s over 60 s) fails a
+/// round trip that moves too few bytes, such as a peer that trickles a byte every few seconds
+/// -> `errc::transfer_too_slow`. One watchdog timer per connection enforces all of them; the
+/// I/O path only counts bytes.
 ///
 /// **Cancellation.** Terminal cancellation (the handler's associated cancellation slot) works in
 /// every phase: waiting for a pool slot, resolving, connecting, the TLS handshake, writing and
@@ -463,7 +488,10 @@ public:
     /// Sends `request` and reads one response.
     ///
     /// Completion signature: `void(std::error_code, http::response)`. `ec` is set for I/O and
-    /// TLS errors, `errc::timeout`, `errc::unexpected_eof` (connection closed mid-response),
+    /// TLS errors (`errc::tls_untrusted_certificate`, `errc::tls_hostname_mismatch`,
+    /// `errc::tls_certificate_expired` for certificates), `errc::timeout` (connect, stall or
+    /// request deadline), `errc::transfer_too_slow` (low-speed rule), the error returned by
+    /// `opt.on_header`, `errc::unexpected_eof` (connection closed mid-response),
     /// HTTP protocol violations (`errc::bad_status_line`, ...), `errc::body_too_large`,
     /// `errc::invalid_endpoint` / `errc::invalid_header` / `errc::invalid_argument` for a request
     /// that cannot be sent, and `asio::error::operation_aborted` on cancellation. A non-2xx
