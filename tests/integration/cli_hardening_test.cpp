@@ -78,6 +78,14 @@ bool starts_with(std::string_view s, std::string_view p) {
     return s.substr(0, p.size()) == p;
 }
 
+// `bytes` as the reply; with `hang`, nothing more is sent or read after them.
+ossmp::test::scripted_reply reply(std::string bytes, bool hang = false) {
+    ossmp::test::scripted_reply r;
+    r.bytes = std::move(bytes);
+    r.hang = hang;
+    return r;
+}
+
 std::string list_parts_xml(const std::vector<std::pair<std::string, std::string>>& parts) {
     std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListPartsResult><Bucket>" +
                     std::string(bucket) +
@@ -177,7 +185,7 @@ TEST_CASE("cli: devices, directories and offsets into pipes are refused before a
     env_guard env;
     temp_dir dir;
     ossmp::test::test_server server([](const ossmp::test::received_request&) {
-        return ossmp::test::scripted_reply{ossmp::test::http_reply(500, ""), false, false, {}};
+        return reply(ossmp::test::http_reply(500, ""));
     });
     const auto g = globals(server.port());
     auto zero = run_cli(dir, cat(g, {"put", "/dev/zero", url("z")}));
@@ -262,10 +270,15 @@ TEST_CASE("cli: an interrupted get exits 130 and leaves no file behind",
           "[cli][integration][hardening]") {
     env_guard env;
     temp_dir dir;
-    // Headers and 1000 of 1 MiB announced bytes, then silence.
-    ossmp::test::test_server server([](const ossmp::test::received_request&) {
+    // HeadObject answers; GetObject sends its head and 1000 of 1 MiB announced bytes, then
+    // nothing more.
+    std::atomic<bool> get_seen{false};
+    ossmp::test::test_server server([&](const ossmp::test::received_request& r) {
         std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\nETag: \"A\"\r\n\r\n";
-        return ossmp::test::scripted_reply{head + std::string(1000, 'x'), false, true, {}};
+        if (starts_with(request_line(r), "HEAD "))
+            return reply(head);
+        get_seen = true;
+        return reply(head + std::string(1000, 'x'), true);
     });
     const std::string out_dir = dir.file("out");
     REQUIRE(::mkdir(out_dir.c_str(), 0700) == 0);
@@ -273,9 +286,9 @@ TEST_CASE("cli: an interrupted get exits 130 and leaves no file behind",
     write_file(target, "old contents");
     cli_process p(dir, cat(globals(server.port()), {"get", url("obj"), target}));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (server.requests().empty() && std::chrono::steady_clock::now() < deadline)
+    while (!get_seen && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(server.requests().size() == 1);
+    REQUIRE(get_seen);
     std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the 1000 bytes are written
     CHECK(list_dir(out_dir).size() == 2); // the file and its temporary sibling
     const auto sent = std::chrono::steady_clock::now();
@@ -320,23 +333,19 @@ struct no_crc_server {
     ossmp::test::test_server server{[this](const ossmp::test::received_request& r) {
         const auto line = request_line(r);
         if (starts_with(line, "GET ") && line.find("uploadId=") != std::string::npos)
-            return ossmp::test::scripted_reply{
+            return reply(
                 ossmp::test::http_reply(200, list_parts_xml({{part1, "\"P1\""}, {part2, "\"P2\""}}),
-                                        "Content-Type: application/xml\r\n"),
-                false,
-                false,
-                {}};
+                                        "Content-Type: application/xml\r\n"));
         if (starts_with(line, "POST "))
-            return ossmp::test::scripted_reply{
-                ossmp::test::http_reply(200, complete_xml, "ETag: \"E-2\"\r\n"), false, false, {}};
+            return reply(ossmp::test::http_reply(200, complete_xml, "ETag: \"E-2\"\r\n"));
         if (starts_with(line, "HEAD ")) {
             std::string h = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(head_size) +
                             "\r\nETag: \"E-2\"\r\n";
             if (!head_crc.empty())
                 h += "x-oss-hash-crc64ecma: " + head_crc + "\r\n";
-            return ossmp::test::scripted_reply{h + "\r\n", false, false, {}};
+            return reply(h + "\r\n");
         }
-        return ossmp::test::scripted_reply{ossmp::test::http_reply(400, ""), false, false, {}};
+        return reply(ossmp::test::http_reply(400, ""));
     }};
     std::uint64_t whole_crc() const {
         ossmp::crc64_state s;
@@ -395,11 +404,8 @@ TEST_CASE("cli: put and put-part say when the server did not confirm the CRC-64"
     env_guard env;
     temp_dir dir;
     ossmp::test::test_server server([](const ossmp::test::received_request&) {
-        return ossmp::test::scripted_reply{
-            ossmp::test::http_reply(200, "", "ETag: \"0123456789ABCDEF0123456789ABCDEF\"\r\n"),
-            false,
-            false,
-            {}};
+        return reply(
+            ossmp::test::http_reply(200, "", "ETag: \"0123456789ABCDEF0123456789ABCDEF\"\r\n"));
     });
     const auto g = globals(server.port());
     const std::string src = dir.file("src");
@@ -437,26 +443,17 @@ TEST_CASE("cli: control characters from a server are escaped in text output",
                               "31m";
     ossmp::test::test_server server([&](const ossmp::test::received_request& r) {
         if (request_line(r).find("?uploads") != std::string::npos)
-            return ossmp::test::scripted_reply{
-                ossmp::test::http_reply(
-                    200,
-                    "<ListMultipartUploadsResult><Bucket>hard-bucket</Bucket><IsTruncated>false"
-                    "</IsTruncated><Upload><Key>" +
-                        nasty +
-                        "</Key><UploadId>U</UploadId>"
-                        "<Initiated>2026-01-01T00:00:00.000Z</Initiated></Upload>"
-                        "</ListMultipartUploadsResult>"),
-                false,
-                false,
-                {}};
-        return ossmp::test::scripted_reply{
-            ossmp::test::http_reply(403,
-                                    "<Error><Code>AccessDenied</Code><Message>" + nasty +
-                                        "</Message><RequestId>R</RequestId></Error>",
-                                    "", "Forbidden"),
-            false,
-            false,
-            {}};
+            return reply(ossmp::test::http_reply(
+                200, "<ListMultipartUploadsResult><Bucket>hard-bucket</Bucket><IsTruncated>false"
+                     "</IsTruncated><Upload><Key>" +
+                         nasty +
+                         "</Key><UploadId>U</UploadId>"
+                         "<Initiated>2026-01-01T00:00:00.000Z</Initiated></Upload>"
+                         "</ListMultipartUploadsResult>"));
+        return reply(ossmp::test::http_reply(403,
+                                             "<Error><Code>AccessDenied</Code><Message>" + nasty +
+                                                 "</Message><RequestId>R</RequestId></Error>",
+                                             "", "Forbidden"));
     });
     const auto g = globals(server.port());
     auto err = run_cli(dir, cat(g, {"rm", url("k")}));
@@ -480,23 +477,15 @@ TEST_CASE("cli: a 3xx reply names its Location or Endpoint", "[cli][integration]
     temp_dir dir;
     ossmp::test::test_server server([](const ossmp::test::received_request& r) {
         if (request_line(r).find("/located") != std::string::npos)
-            return ossmp::test::scripted_reply{
-                ossmp::test::http_reply(307, "", "Location: https://elsewhere.example/located\r\n",
-                                        "Temporary Redirect"),
-                false,
-                false,
-                {}};
-        return ossmp::test::scripted_reply{
-            ossmp::test::http_reply(
-                301,
-                "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to "
-                "access must be addressed using the specified endpoint.</Message><RequestId>R"
-                "</RequestId><Bucket>hard-bucket</Bucket><Endpoint>oss-cn-beijing.aliyuncs.com"
-                "</Endpoint></Error>",
-                "", "Moved Permanently"),
-            false,
-            false,
-            {}};
+            return reply(ossmp::test::http_reply(
+                307, "", "Location: https://elsewhere.example/located\r\n", "Temporary Redirect"));
+        return reply(ossmp::test::http_reply(
+            301,
+            "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to "
+            "access must be addressed using the specified endpoint.</Message><RequestId>R"
+            "</RequestId><Bucket>hard-bucket</Bucket><Endpoint>oss-cn-beijing.aliyuncs.com"
+            "</Endpoint></Error>",
+            "", "Moved Permanently"));
     });
     const auto g = globals(server.port());
     auto located = run_cli(dir, cat(g, {"rm", url("located")}));
@@ -506,4 +495,108 @@ TEST_CASE("cli: a 3xx reply names its Location or Endpoint", "[cli][integration]
     CHECK(endpoint.exit_code == 1);
     CHECK(endpoint.err.find("PermanentRedirect") != std::string::npos);
     CHECK(endpoint.err.find("endpoint oss-cn-beijing.aliyuncs.com") != std::string::npos);
+}
+
+// Item 4: deadlines. A server that trickles a byte every 300 ms never stalls, so only a
+// low-speed rule or a total deadline ends the request; an endless chunked body ends at the
+// size HeadObject announced.
+TEST_CASE("cli: --speed-limit, --timeout and the announced size end a crawling or endless reply",
+          "[cli][integration][hardening]") {
+    env_guard env;
+    temp_dir dir;
+    const std::string initiate =
+        "<InitiateMultipartUploadResult><Bucket>hard-bucket</Bucket><Key>k</Key><UploadId>U"
+        "</UploadId></InitiateMultipartUploadResult>";
+    ossmp::test::test_server server([&](const ossmp::test::received_request& r) {
+        ossmp::test::scripted_reply out;
+        const auto line = request_line(r);
+        if (starts_with(line, "HEAD ")) {
+            out.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nETag: \"A\"\r\n\r\n";
+        } else if (starts_with(line, "GET ")) { // chunked, without end
+            out.bytes = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: \"A\"\r\n\r\n";
+            out.repeat = "400\r\n" + std::string(1024, 'z') + "\r\n";
+        } else { // Initiate: the head at once, then the body one byte every 300 ms
+            out.bytes = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(initiate.size()) +
+                        "\r\n\r\n";
+            out.trickle = initiate;
+            out.trickle_interval = std::chrono::milliseconds(300);
+        }
+        return out;
+    });
+    const auto g = globals(server.port());
+    using clock = std::chrono::steady_clock;
+
+    auto t0 = clock::now();
+    auto slow = run_cli(
+        dir, cat(g, {"--speed-limit", "100", "--speed-time", "1", "mpu", "init", url("k")}));
+    CHECK(slow.exit_code == 1);
+    CHECK(slow.err.find("too slow") != std::string::npos);
+    CHECK(clock::now() - t0 < std::chrono::seconds(4));
+
+    t0 = clock::now();
+    auto late = run_cli(dir, cat(g, {"--timeout", "1", "mpu", "init", url("k")}));
+    CHECK(late.exit_code == 1);
+    CHECK(late.err.find("timed out") != std::string::npos);
+    CHECK(clock::now() - t0 < std::chrono::seconds(4));
+
+    const std::string out_dir = dir.file("out");
+    REQUIRE(::mkdir(out_dir.c_str(), 0700) == 0);
+    t0 = clock::now();
+    auto endless = run_cli(dir, cat(g, {"get", url("k"), out_dir + "/file"}));
+    CHECK(endless.exit_code == 3);
+    CHECK(endless.err.find("size") != std::string::npos);
+    CHECK(clock::now() - t0 < std::chrono::seconds(10));
+    CHECK(list_dir(out_dir).empty());
+
+    auto bad_value = run_cli(dir, cat(g, {"--timeout", "-1", "stat", url("k")}));
+    CHECK(bad_value.exit_code == 2);
+}
+
+// Item 10: messages that say what is wrong.
+TEST_CASE("cli: TLS failures and bad bucket names say what is wrong",
+          "[cli][integration][hardening]") {
+    env_guard env;
+    temp_dir dir;
+    ossmp::test::test_server server(
+        [](const ossmp::test::received_request&) {
+            return reply(ossmp::test::http_reply(404, ""));
+        },
+        true);
+    const std::string port = std::to_string(server.port());
+    const std::string data = ossmp::test::test_data_dir();
+    auto unknown_ca =
+        run_cli(dir, {"--endpoint", "https://localhost:" + port, "--path-style", "--region", "r",
+                      "--ca-file", data + "/other-ca.crt", "stat", url("k")});
+    CHECK(unknown_ca.exit_code == 1);
+    CHECK(unknown_ca.err.find("not trusted") != std::string::npos);
+    auto wrong_name =
+        run_cli(dir, {"--endpoint", "https://oss.example.com:" + port, "--path-style", "--region",
+                      "r", "--connect-to", "oss.example.com:127.0.0.1:" + port, "--ca-file",
+                      data + "/test-ca.crt", "stat", url("k")});
+    CHECK(wrong_name.exit_code == 1);
+    CHECK(wrong_name.err.find("does not match the host name") != std::string::npos);
+    auto right =
+        run_cli(dir, {"--endpoint", "https://localhost:" + port, "--path-style", "--region", "r",
+                      "--ca-file", data + "/test-ca.crt", "stat", url("k")});
+    CHECK(right.exit_code == 1); // it reached the server: 404
+    CHECK(right.err.find("HTTP 404") != std::string::npos);
+
+    auto bucket_rule =
+        run_cli(dir, {"--endpoint", "http://127.0.0.1:9", "--region", "r", "stat", "oss://B_ad/k"});
+    CHECK(bucket_rule.exit_code == 2);
+    CHECK(bucket_rule.err.find("3-63 characters of a-z, 0-9 and '-'") != std::string::npos);
+}
+
+TEST_CASE("cli: global options are accepted after the command too", "[cli][integration]") {
+    env_guard env;
+    temp_dir dir;
+    ossmp::test::test_server server([](const ossmp::test::received_request&) {
+        return reply(ossmp::test::http_reply(404, ""));
+    });
+    auto r = run_cli(dir, {"stat", url("k"), "--endpoint",
+                           "http://127.0.0.1:" + std::to_string(server.port()), "--path-style",
+                           "--region", "r", "--json"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.rfind("{\"error\":", 0) == 0);
+    CHECK(server.requests().size() == 1);
 }

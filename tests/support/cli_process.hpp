@@ -152,11 +152,23 @@ public:
     pid_t pid() const noexcept { return pid_; }
     void signal(int sig) { ::kill(pid_, sig); }
 
-    /// Waits for the exit and collects the output.
-    cli_result wait() {
+    /// Waits for the exit (at most `deadline`: then the process is killed, the test fails and
+    /// the exit code is -SIGKILL) and collects the output.
+    cli_result wait(std::chrono::seconds deadline = std::chrono::seconds(120)) {
         int status = 0;
-        ::waitpid(pid_, &status, 0);
+        const auto end = std::chrono::steady_clock::now() + deadline;
+        bool killed = false;
+        while (::waitpid(pid_, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > end) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, &status, 0);
+                killed = true;
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
         pid_ = -1;
+        CHECK_FALSE(killed); // the CLI ran past the test's deadline
         if (writer_.joinable())
             writer_.join();
         cli_result r;

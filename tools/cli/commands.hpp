@@ -353,9 +353,19 @@ public:
             file.emplace(target);
         }
         std::cout.flush();
+        // HeadObject first: the size the object has bounds the body (a chunked body has no
+        // length of its own, and a hostile server could send one without end).
+        ossmp::head_object_params hp;
+        hp.bucket = url.bucket;
+        hp.key = url.key;
+        ossmp::diagnostics hd;
+        auto [hec, meta] =
+            co_await ossmp::async_head_object(client_, hp, hd, aex::as_tuple(asio::use_awaitable));
+        check("HeadObject", hec, hd);
         ossmp::get_object_params p;
         p.bucket = url.bucket;
         p.key = url.key;
+        p.expected_size = meta.size;
         const int out_fd = to_stdout ? stdout_copy.get() : file->fd();
         auto sink = [out_fd](std::string_view bytes, std::error_code& ec) {
             while (!bytes.empty()) {

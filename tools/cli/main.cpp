@@ -51,7 +51,20 @@ struct globals {
     bool insecure = false;
     bool json = false;
     std::string connect_timeout = "10";
+    std::optional<std::string> timeout; // default: per command, see `request_timeout_for`
+    std::string speed_limit = "1024";
+    std::string speed_time = "30";
 };
+
+/// The per-request deadline when --timeout is not given: none for the commands that move an
+/// object's bytes (their length depends on the object and the link; the low-speed rule bounds
+/// a transfer that crawls), 5 minutes for the others.
+std::chrono::milliseconds request_timeout_for(const CLI::App* command) {
+    const auto& name = command->get_name();
+    if (name == "put" || name == "get" || name == "put-part")
+        return std::chrono::milliseconds(0);
+    return std::chrono::minutes(5);
+}
 
 std::uint16_t parse_port(std::string_view s) {
     const auto v = parse_number(s, "port");
@@ -114,7 +127,7 @@ std::chrono::milliseconds parse_seconds(std::string_view s, std::string_view wha
 
 bool is_integrity_error(const std::error_code& ec) {
     return ec == ossmp::errc::crc_mismatch || ec == ossmp::errc::md5_mismatch ||
-           ec == ossmp::service_errc::invalid_digest;
+           ec == ossmp::errc::size_mismatch || ec == ossmp::service_errc::invalid_digest;
 }
 
 // Validation and configuration errors of the library are usage errors.
@@ -241,7 +254,17 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
     app.add_flag("--insecure", g.insecure, "do not verify TLS certificates (tests only; warns)");
     app.add_flag("--json", g.json, "print one JSON object per output line");
     app.add_option("--connect-timeout", g.connect_timeout,
-                   "seconds for resolve + connect + TLS handshake (default 10)")
+                   "seconds for resolve + connect + TLS handshake (default 10; 0 = none)")
+        ->type_name("S");
+    app.add_option("--timeout", g.timeout,
+                   "seconds one request may take in all (default: 300, none for put, put-part "
+                   "and get; 0 = none)")
+        ->type_name("S");
+    app.add_option("--speed-limit", g.speed_limit,
+                   "abort a request that moves fewer than B bytes/s for --speed-time seconds "
+                   "(default 1024; 0 = off)")
+        ->type_name("B");
+    app.add_option("--speed-time", g.speed_time, "the window of --speed-limit (default 30)")
         ->type_name("S");
 
     std::vector<command_def> out;
@@ -323,7 +346,9 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
             "Downloads the object to FILE, or to stdout with -. FILE is written through a new "
             "temporary\nfile in its directory (created exclusively, under an unpredictable name) "
             "and replaced only\nwhen the whole object arrived and its CRC-64 matched (exit 3 on "
-            "a mismatch); on any\nfailure or interruption FILE is left as it was.",
+            "a mismatch); on any\nfailure or interruption FILE is left as it was. The size "
+            "HeadObject reports bounds the body\n(a body of another size is an integrity error, "
+            "exit 3).",
             &program::get, {url, {"FILE", "the destination, - for stdout"}});
     command(&app, "stat", "show an object's metadata",
             "Prints the object's size, ETag, CRC-64, type, dates and user metadata.",
@@ -382,6 +407,12 @@ int run(int argc, char** argv) {
         for (const auto& rule : g.connect_to)
             topt.connect_to.push_back(parse_connect_to(rule));
         topt.connect_timeout = parse_seconds(g.connect_timeout, "--connect-timeout");
+        topt.request_timeout =
+            g.timeout ? parse_seconds(*g.timeout, "--timeout") : request_timeout_for(chosen->app);
+        topt.low_speed_limit = parse_number(g.speed_limit, "--speed-limit");
+        topt.low_speed_time = parse_seconds(g.speed_time, "--speed-time");
+        if (topt.low_speed_limit == 0)
+            topt.low_speed_time = std::chrono::milliseconds(0);
         if (g.insecure)
             out.warn("--insecure: TLS certificates and host names are NOT verified; anyone on "
                      "the path can read and change this traffic");
