@@ -14,6 +14,8 @@
 // Sans-io core.
 #include "ossmp/crc64.hpp"
 #include "ossmp/crypto.hpp"
+#include "ossmp/file_body.hpp"
+#include "ossmp/http/body_source.hpp"
 #include "ossmp/http/chars.hpp"
 #include "ossmp/http/message.hpp"
 #include "ossmp/http/parser.hpp"

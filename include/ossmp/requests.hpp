@@ -28,6 +28,7 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -77,9 +78,12 @@ struct upload_part_params {
     std::string bucket;
     std::string key;
     std::string upload_id;
-    int part_number = 0;                        ///< 1..10000
-    std::span<const std::byte> data;            ///< the part bytes, at most 5 GiB
-    std::string content_md5;                    ///< base64 MD5 of `data`; "" = not sent
+    int part_number = 0;             ///< 1..10000
+    std::span<const std::byte> data; ///< the part bytes, at most 5 GiB
+    /// Instead of `data` (which must then be empty): the part streamed from this source (a
+    /// file range, ...), at most 5 GiB; the request shares it.
+    std::shared_ptr<http::body_source> source;
+    std::string content_md5;                    ///< base64 MD5 of the bytes; "" = not sent
     std::optional<std::uint64_t> traffic_limit; ///< bit/s, 245760..838860800
     std::string request_payer;                  ///< x-oss-request-payer; "" = not sent
 };
@@ -145,7 +149,9 @@ struct put_object_params {
     std::string bucket;
     std::string key;
     std::span<const std::byte> data; ///< the object bytes, at most `max_put_object_size`
-    std::string content_type;        ///< "" sends `default_content_type`
+    /// Instead of `data` (which must then be empty): the object streamed from this source.
+    std::shared_ptr<http::body_source> source;
+    std::string content_type; ///< "" sends `default_content_type`
     std::string cache_control;
     std::string content_disposition;
     std::string content_encoding;
@@ -384,10 +390,10 @@ inline std::error_code make_initiate_request(const initiate_params& p, http::req
 /// (no copy; the bytes must outlive the request's use).
 /// Headers, in order, when set: Content-MD5, x-oss-traffic-limit, x-oss-request-payer.
 /// Errors, in this order: bucket, key, `errc::empty_upload_id`, `errc::invalid_part_number`,
-/// `errc::part_too_large` (data over 5 GiB; the 100 KiB minimum needs to know which part is
-/// last and is the caller's check, see `validate_part_size`), `errc::invalid_header` (a
-/// Content-MD5 that is not base64 of 16 bytes, or a bad header), `errc::invalid_argument`
-/// (traffic limit outside 245760..838860800).
+/// `errc::invalid_argument` (both `data` and `source`), `errc::part_too_large` (over 5 GiB; the 100
+/// KiB minimum needs to know which part is last and is the caller's check, see
+/// `validate_part_size`), `errc::invalid_header` (a Content-MD5 that is not base64 of 16 bytes, or
+/// a bad header), `errc::invalid_argument` (traffic limit outside 245760..838860800).
 inline std::error_code make_upload_part_request(const upload_part_params& p, http::request& out) {
     if (auto ec = detail::reqs::validate_object(p.bucket, p.key))
         return ec;
@@ -395,7 +401,9 @@ inline std::error_code make_upload_part_request(const upload_part_params& p, htt
         return ec;
     if (auto ec = validate_part_number(p.part_number))
         return ec;
-    if (p.data.size() > max_part_size)
+    if (p.source && !p.data.empty())
+        return errc::invalid_argument;
+    if ((p.source ? p.source->size() : p.data.size()) > max_part_size)
         return errc::part_too_large;
     if (auto ec = detail::reqs::validate_content_md5(p.content_md5))
         return ec;
@@ -415,7 +423,10 @@ inline std::error_code make_upload_part_request(const upload_part_params& p, htt
     h.add_if_set("x-oss-request-payer", p.request_payer);
     if (auto ec = h.error())
         return ec;
-    r.set_body_view(p.data);
+    if (p.source)
+        r.set_body_source(p.source);
+    else
+        r.set_body_view(p.data);
     out = std::move(r);
     return {};
 }
@@ -564,7 +575,8 @@ inline std::error_code make_list_uploads_request(const list_uploads_params& p, h
 /// when empty), Content-MD5, Cache-Control, Content-Disposition, Content-Encoding, Expires,
 /// x-oss-forbid-overwrite, x-oss-object-acl, x-oss-storage-class, x-oss-tagging,
 /// x-oss-meta-<lower-cased name>..., extra headers.
-/// Errors: bucket, key; `errc::invalid_argument` for data over `max_put_object_size`;
+/// Errors: bucket, key; `errc::invalid_argument` for data over `max_put_object_size` or both
+/// `data` and `source`;
 /// `errc::invalid_header` (bad Content-MD5, bad header, empty metadata name, extra
 /// Content-Length/Transfer-Encoding/Host).
 inline std::error_code make_put_object_request(const put_object_params& p, http::request& out) {
@@ -572,7 +584,8 @@ inline std::error_code make_put_object_request(const put_object_params& p, http:
         return ec;
     // Not part_too_large: this is an object, not a part. The caller should have chosen a
     // multipart upload; the argument (the single-request path) is what is wrong.
-    if (p.data.size() > max_put_object_size)
+    if ((p.source && !p.data.empty()) ||
+        (p.source ? p.source->size() : p.data.size()) > max_put_object_size)
         return errc::invalid_argument;
     if (auto ec = detail::reqs::validate_content_md5(p.content_md5))
         return ec;
@@ -595,7 +608,10 @@ inline std::error_code make_put_object_request(const put_object_params& p, http:
         .extra(p.extra_headers);
     if (auto ec = h.error())
         return ec;
-    r.set_body_view(p.data);
+    if (p.source)
+        r.set_body_source(p.source);
+    else
+        r.set_body_view(p.data);
     out = std::move(r);
     return {};
 }

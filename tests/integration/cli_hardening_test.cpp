@@ -21,6 +21,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -599,4 +600,38 @@ TEST_CASE("cli: global options are accepted after the command too", "[cli][integ
     CHECK(r.exit_code == 1);
     CHECK(r.err.rfind("{\"error\":", 0) == 0);
     CHECK(server.requests().size() == 1);
+}
+
+// Streaming: a regular file is sent from the file in chunks, so memory does not grow with it.
+TEST_CASE("cli: put and put-part stream a regular file with bounded memory",
+          "[cli][integration][body]") {
+    env_guard env;
+    temp_dir dir;
+    ossmp::test::emulator_process emu(emulator_args({"--storage", "sink"}));
+    const auto g = globals(emu.port());
+    const std::string big = dir.file("big");
+    {
+        const std::string block = pattern(1 << 20, 9);
+        std::ofstream out(big, std::ios::binary);
+        for (int i = 0; i < 128; ++i)
+            out.write(block.data(), static_cast<std::streamsize>(block.size()));
+    }
+    auto put = run_cli(dir, cat(g, {"--json", "put", big, url("big")}));
+    INFO(put.err);
+    REQUIRE(put.exit_code == 0);
+    CHECK(put.out.find("\"size\":134217728") != std::string::npos);
+    CHECK(put.out.find("\"verified\":true") != std::string::npos);
+    CHECK(put.max_rss_kib < 64 * 1024);
+    INFO("peak RSS " << put.max_rss_kib << " KiB");
+
+    auto init = run_cli(dir, cat(g, {"mpu", "init", url("big")}));
+    REQUIRE(init.exit_code == 0);
+    auto part =
+        run_cli(dir, cat(g, {"--json", "mpu", "put-part", url("big"), lines_of(init.out).at(0), "1",
+                             big, "--offset", "1000", "--length", "100000000", "--md5"}));
+    INFO(part.err);
+    CHECK(part.exit_code == 0);
+    CHECK(part.out.find("\"size\":100000000") != std::string::npos);
+    CHECK(part.out.find("\"verified\":true") != std::string::npos);
+    CHECK(part.max_rss_kib < 64 * 1024);
 }

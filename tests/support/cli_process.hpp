@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,6 +89,7 @@ struct cli_result {
     int exit_code = -1; ///< exit status, or -signal when killed by one
     std::string out;
     std::string err;
+    long max_rss_kib = 0; ///< the process's peak resident memory (getrusage ru_maxrss)
 };
 
 /// A running CLI process (see `run_cli` for the one-shot form). Its stdout and stderr go to
@@ -158,10 +160,11 @@ public:
         int status = 0;
         const auto end = std::chrono::steady_clock::now() + deadline;
         bool killed = false;
-        while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        struct rusage usage {};
+        while (::wait4(pid_, &status, WNOHANG, &usage) == 0) {
             if (std::chrono::steady_clock::now() > end) {
                 ::kill(pid_, SIGKILL);
-                ::waitpid(pid_, &status, 0);
+                ::wait4(pid_, &status, 0, &usage);
                 killed = true;
                 break;
             }
@@ -175,6 +178,7 @@ public:
         r.exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
                       : WIFSIGNALED(status) ? -WTERMSIG(status)
                                             : -1000;
+        r.max_rss_kib = usage.ru_maxrss;
         r.out = read_file(out_path_);
         r.err = read_file(err_path_);
         return r;

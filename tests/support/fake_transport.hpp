@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -42,7 +43,8 @@ public:
     struct recorded_request {
         http::request request;
         std::string body;
-        bool body_was_view = false; ///< the request carried a non-owning body view
+        bool body_was_view = false;   ///< the request carried a non-owning body view
+        bool body_was_source = false; ///< the body came from a body source (drained into `body`)
         bool had_body_sink = false;
         std::size_t max_body_size = 0;
     };
@@ -107,6 +109,8 @@ public:
         recorded_request rec;
         rec.body = std::string(req.body());
         rec.body_was_view = req.body_is_view();
+        rec.body_was_source = req.source() != nullptr;
+        auto source = req.source();
         rec.had_body_sink = static_cast<bool>(opt.body_sink);
         rec.max_body_size = opt.max_body_size;
         rec.request = std::move(req);
@@ -115,7 +119,7 @@ public:
         outcome result = next_outcome();
         return asio::async_compose<Token, void(std::error_code, http::response)>(
             op{this, std::move(result), opt.body_sink, opt.on_header,
-               std::make_unique<timer_type>(ex_, delay_)},
+               std::make_unique<timer_type>(ex_, delay_), std::move(source), requests_.size() - 1},
             token, ex_);
     }
 
@@ -134,13 +138,53 @@ private:
         std::function<void(std::string_view, std::error_code&)> sink;
         std::function<std::error_code(const http::response&)> on_header;
         std::unique_ptr<timer_type> timer;
-        bool started = false;
+        std::shared_ptr<http::body_source> source; // drained (as a transport would) first
+        std::size_t index = 0;                     // of the recorded request
+        enum class phase { start, draining, waiting } at = phase::start;
+        std::uint64_t drained = 0;
+
+        /// A chunk of the body source arrived (on the fake's executor).
+        template <class Self>
+        void operator()(Self& self, std::error_code ec, std::span<const std::byte> chunk) {
+            if (!ec && (chunk.empty() || chunk.size() > source->size() - drained))
+                ec = errc::source_changed; // as asio_transport
+            if (!ec) {
+                self_->requests_[index].body.append(reinterpret_cast<const char*>(chunk.data()),
+                                                    chunk.size());
+                drained += chunk.size();
+            }
+            (*this)(self, ec);
+        }
 
         template <class Self>
         void operator()(Self& self, std::error_code ec = {}) {
-            if (!started) {
-                started = true;
+            if (at == phase::start && source) {
+                at = phase::draining;
+                ec = source->rewind();
+            } else if (at == phase::start) {
+                at = phase::waiting;
                 timer->async_wait(std::move(self));
+                return;
+            }
+            if (at == phase::draining) {
+                if (ec)
+                    result = ec; // the body could not be sent: the round trip fails with it
+                else if (drained == source->size()) // the record keeps the bytes, not the source
+                    self_->requests_[index].request.set_body(self_->requests_[index].body);
+                if (ec || drained == source->size()) {
+                    at = phase::waiting;
+                    timer->async_wait(std::move(self));
+                    return;
+                }
+                // The next chunk; the source may answer from any thread: back through a post
+                // (the chunk stays valid until the next read).
+                auto ex = self_->ex_;
+                source->async_read_chunk([self = std::move(self),
+                                          ex](std::error_code e,
+                                              std::span<const std::byte> chunk) mutable {
+                    asio::post(ex,
+                               [self = std::move(self), e, chunk]() mutable { self(e, chunk); });
+                });
                 return;
             }
             ++self_->completed_;

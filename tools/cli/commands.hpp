@@ -34,6 +34,8 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -137,25 +139,22 @@ public:
         std::optional<std::uint64_t> length;
         if (a.length)
             length = parse_number(*a.length, "--length");
-        const std::string data =
-            read_source(a.positional.at(3), offset, length, ossmp::max_part_size);
+        const auto src = open_source(a.positional.at(3), offset, length, ossmp::max_part_size);
         ossmp::upload_part_params p;
         p.bucket = url.bucket;
         p.key = url.key;
         p.upload_id = a.positional.at(1);
         p.part_number = number;
-        p.data = bytes_of(data);
-        ossmp::upload_part_options o;
-        o.crc64 = ossmp::crc64(data);
-        o.content_md5 = a.md5;
+        if (a.md5)
+            p.content_md5 = src.content_md5(offset);
         ossmp::diagnostics d;
-        auto [ec, r] =
-            co_await ossmp::async_upload_part(client_, p, o, d, aex::as_tuple(asio::use_awaitable));
+        auto [ec, r] = co_await upload(src, p, d);
         check("UploadPart", ec, d);
-        // The op compared the reply's CRC-64 with ours when there was one (a mismatch is an
-        // error above); without one, nothing vouches for the bytes the server stored.
+        src.check_unchanged();
+        // The op compared the reply's CRC-64 with the bytes sent when there was one (a
+        // mismatch is an error above); without one, nothing vouches for what the server stored.
         json rec{{"part_number", number}};
-        print_upload(std::move(rec), r.etag, *o.crc64, data.size(), r.crc64.has_value());
+        print_upload(std::move(rec), r.etag, sent_crc64(src), src.size, r.crc64.has_value());
         co_return exit_ok;
     }
 
@@ -323,19 +322,16 @@ public:
 
     asio::awaitable<int> put(const command_args& a) {
         auto url = parse_url(a.positional.at(1), true);
-        const std::string data =
-            read_source(a.positional.at(0), 0, std::nullopt, ossmp::max_put_object_size);
+        const auto src =
+            open_source(a.positional.at(0), 0, std::nullopt, ossmp::max_put_object_size);
         ossmp::put_object_params p;
         p.bucket = url.bucket;
         p.key = url.key;
-        p.data = bytes_of(data);
-        ossmp::put_object_options o;
-        o.crc64 = ossmp::crc64(data);
         ossmp::diagnostics d;
-        auto [ec, r] =
-            co_await ossmp::async_put_object(client_, p, o, d, aex::as_tuple(asio::use_awaitable));
+        auto [ec, r] = co_await upload(src, p, d);
         check("PutObject", ec, d);
-        print_upload(json::object(), r.etag, *o.crc64, data.size(), r.crc64.has_value());
+        src.check_unchanged();
+        print_upload(json::object(), r.etag, sent_crc64(src), src.size, r.crc64.has_value());
         co_return exit_ok;
     }
 
@@ -437,6 +433,31 @@ public:
     }
 
 private:
+    /// Sends `src` with UploadPart or PutObject (by the type of `p`): streamed from the file,
+    /// or from memory (its CRC-64 computed first).
+    template <class Params, class Result = std::conditional_t<
+                                std::is_same_v<Params, ossmp::upload_part_params>,
+                                ossmp::upload_part_result, ossmp::put_object_result>>
+    asio::awaitable<std::tuple<std::error_code, Result>> upload(const upload_source& src, Params& p,
+                                                                ossmp::diagnostics& d) {
+        const ossmp::upload_part_options o;
+        if (src.body)
+            p.source = src.body;
+        else
+            p.data = src.bytes();
+        if constexpr (std::is_same_v<Params, ossmp::upload_part_params>)
+            return ossmp::async_upload_part(client_, p, o, d, aex::as_tuple(asio::use_awaitable));
+        else
+            return ossmp::async_put_object(client_, p, o, d, aex::as_tuple(asio::use_awaitable));
+    }
+
+    /// The CRC-64 of the bytes sent.
+    static std::uint64_t sent_crc64(const upload_source& src) {
+        if (src.body)
+            return src.body->sent_crc64().value_or(0); // set once the upload succeeded
+        return ossmp::crc64(src.data);
+    }
+
     /// Every part of an upload (all pages), by number. A listing that repeats a part or whose
     /// marker does not move forward is a malformed reply, not a loop.
     asio::awaitable<std::map<int, ossmp::part_info>> list_all_parts(const object_url& url,

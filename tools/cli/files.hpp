@@ -1,10 +1,14 @@
-// tools/cli/files.hpp: the CLI's local files. Reading an upload source so that the bytes sent
+// tools/cli/files.hpp: the CLI's local files. Opening an upload source so that the bytes sent
 // are exactly the bytes the source has (never a size assumed from fstat), and writing a
 // download through an exclusively created temporary file that is renamed into place only after
 // the object was verified.
 #pragma once
 
 #include "errors.hpp"
+
+#include "ossmp/crypto.hpp"
+#include "ossmp/file_body.hpp"
+#include "ossmp/ops/upload_part.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,11 +18,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace ossmp_cli {
 
@@ -68,22 +74,81 @@ inline std::string_view file_kind(mode_t mode) {
     return "a regular file";
 }
 
-/// Reads `length` bytes of `path` from `offset` (length unset: to the end), at most `cap`
-/// bytes in all.
+/// An upload's bytes: a regular file that announces its size is streamed from the file in
+/// chunks (`body`: memory does not depend on its size); anything else (a pipe, stdin, a /proc
+/// file that announces 0 bytes) is read to its end into `data` first.
+struct upload_source {
+    std::string path;
+    std::string data;                        // the bytes, when read into memory
+    std::shared_ptr<ossmp::crc64_body> body; // the streamed file range, else null
+    std::uint64_t size = 0;                  // bytes to send
+    file_descriptor fd;                      // the open file (streamed case)
+    struct stat before {};                   // its state when opened (streamed case)
+
+    std::span<const std::byte> bytes() const {
+        return std::as_bytes(std::span<const char>(data.data(), data.size()));
+    }
+
+    /// After the upload: a streamed file must be as it was when opened (same size, same
+    /// mtime), else what was sent may mix two versions of it (`cli_error`, exit 1).
+    void check_unchanged() const {
+        if (!body)
+            return;
+        struct stat after {};
+        if (::fstat(fd.get(), &after) != 0)
+            throw cli_error{"cannot stat " + path + ": " + errno_text(errno)};
+        if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+            after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)
+            throw cli_error{path + " changed while it was uploaded: the object may hold a mix of "
+                                   "its old and new bytes; upload it again"};
+    }
+
+    /// The base64 Content-MD5 of the bytes (a first pass over a streamed file).
+    std::string content_md5(std::uint64_t offset) const {
+        ossmp::crypto::md5_hasher md5;
+        if (!body) {
+            md5.update(data);
+        } else {
+            std::vector<char> buffer(1 << 20);
+            std::uint64_t done = 0;
+            while (done < size) {
+                const auto n =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - done));
+                const ssize_t r =
+                    ::pread(fd.get(), buffer.data(), n, static_cast<off_t>(offset + done));
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0)
+                    throw cli_error{"cannot read " + path + ": " +
+                                    (r < 0 ? errno_text(errno) : "it ended early")};
+                md5.update(std::string_view(buffer.data(), static_cast<std::size_t>(r)));
+                done += static_cast<std::size_t>(r);
+            }
+        }
+        const auto digest = md5.finish();
+        return ossmp::crypto::base64_encode(
+            std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+    }
+};
+
+/// Opens the bytes `offset .. offset + length` of `path` (length unset: to the end) for an
+/// upload of at most `cap` bytes.
 ///
-/// The bytes returned are the bytes the source really has, read until it says end of file:
-///  - a regular file is read to its end whatever `st_size` says (files under /proc report 0);
-///    when `st_size` is not 0, the count read must equal it (less the offset) and the size and
-///    mtime must be the same after the read, else the file changed while it was read
-///    (`cli_error`, exit 1);
-///  - a pipe or socket (`put <(cmd) ...`; `-` is stdin, whatever it is) is read to its end;
-///    an offset cannot be applied to it (usage error);
+/// The bytes sent are the bytes the source really has:
+///  - a regular file whose `st_size` is not 0 is streamed (the range must lie inside it; the
+///    file must not change until `check_unchanged`, and a file that shrinks under the read
+///    fails the request with `errc::source_changed`);
+///  - a regular file that announces 0 bytes (files under /proc), a pipe or a socket (`put
+///    <(cmd) ...`; `-` is stdin, whatever it is) is read to its end into memory; an offset
+///    cannot be applied to a pipe (usage error);
 ///  - a directory or a device is refused with a usage error (a device has no end of file that
 ///    means "the data ends here": /dev/zero never ends, a disk's st_size is 0).
-/// With `length` set, a source that ends before `offset + length` is an error, never a short
-/// upload. More than `cap` bytes is a usage error (one request carries at most 5 GiB).
-inline std::string read_source(const std::string& path, std::uint64_t offset,
-                               std::optional<std::uint64_t> length, std::uint64_t cap) {
+/// With `length` set, a source that ends before `offset + length` is a usage error, never a
+/// short upload. More than `cap` bytes is a usage error (one request carries at most 5 GiB).
+inline upload_source open_source(const std::string& path, std::uint64_t offset,
+                                 std::optional<std::uint64_t> length, std::uint64_t cap) {
+    upload_source src;
+    src.path = path;
     const bool from_stdin = path == "-";
     file_descriptor fd(from_stdin ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
                                   : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
@@ -102,23 +167,32 @@ inline std::string read_source(const std::string& path, std::uint64_t offset,
         throw usage_error{"--length " + std::to_string(*length) + " is over the " +
                           std::to_string(cap) + "-byte limit of one request"};
     const auto announced = static_cast<std::uint64_t>(before.st_size);
-    if (regular) {
-        if (announced != 0 && offset > announced)
+    if (regular && announced != 0) {
+        if (offset > announced)
             throw usage_error{"--offset " + std::to_string(offset) + " is past the end of " + path +
                               " (" + std::to_string(announced) + " bytes)"};
-        if (offset != 0 && ::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0)
-            throw usage_error{"cannot seek in " + path + ": " + errno_text(errno)};
-    } else if (offset != 0) {
+        if (length && *length > announced - offset)
+            throw usage_error{path + " ends after " + std::to_string(announced) +
+                              " bytes, before --offset + --length (" +
+                              std::to_string(offset + *length) + ")"};
+        src.size = length ? *length : announced - offset;
+        if (src.size > cap)
+            throw usage_error{path + " has more than " + std::to_string(cap) +
+                              " bytes, the limit of one request (use multipart: ossmp mpu)"};
+        src.body =
+            std::make_shared<ossmp::crc64_body>(ossmp::make_file_body(fd.get(), offset, src.size));
+        src.fd = std::move(fd);
+        src.before = before;
+        return src;
+    }
+    if (regular && offset != 0 && ::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0)
+        throw usage_error{"cannot seek in " + path + ": " + errno_text(errno)};
+    if (!regular && offset != 0)
         throw usage_error{"--offset needs a seekable file, and " + path + " is " +
                           std::string(file_kind(before.st_mode))};
-    }
 
     const std::uint64_t want = length ? *length : cap + 1; // one past the cap detects excess
-    std::string data;
-    if (length)
-        data.reserve(static_cast<std::size_t>(*length));
-    else if (regular && announced > offset)
-        data.reserve(static_cast<std::size_t>(std::min(announced - offset, cap)));
+    std::string& data = src.data;
     constexpr std::size_t chunk = 1 << 20;
     while (data.size() < want) {
         const std::size_t n =
@@ -143,25 +217,8 @@ inline std::string read_source(const std::string& path, std::uint64_t offset,
         throw usage_error{path + " ended after " + std::to_string(offset + data.size()) +
                           " bytes, before --offset + --length (" +
                           std::to_string(offset + *length) + ")"};
-    if (regular) {
-        struct stat after {};
-        if (::fstat(fd.get(), &after) != 0)
-            throw cli_error{"cannot stat " + path + ": " + errno_text(errno)};
-        const bool changed = after.st_size != before.st_size ||
-                             after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-                             after.st_mtim.tv_nsec != before.st_mtim.tv_nsec;
-        // A whole read of a file that announces its size must have found exactly that size.
-        const bool short_read = !length && announced != 0 && offset + data.size() != announced;
-        if (changed || short_read)
-            throw cli_error{path + " changed while it was read (" + std::to_string(announced) +
-                            " bytes announced, " + std::to_string(offset + data.size()) +
-                            " read); nothing was sent"};
-    }
-    return data;
-}
-
-inline std::span<const std::byte> bytes_of(const std::string& s) {
-    return std::as_bytes(std::span<const char>(s.data(), s.size()));
+    src.size = data.size();
+    return src;
 }
 
 /// A download's destination: a temporary file created exclusively (O_EXCL, so never through a

@@ -226,6 +226,9 @@ public:
         if (stall_ticks_ > 0)
             phase_deadline_.store(to_ticks(clock::now()) + stall_ticks_);
     }
+    /// A new write of the request starts (the head, or one chunk of a streamed body): its
+    /// running total (`write_progress`) starts again at 0.
+    void start_write() noexcept { written_ = 0; }
     /// The request write has moved `total` bytes so far (Asio's completion condition sees the
     /// running total): counts the new ones.
     void write_progress(std::size_t total) noexcept {

@@ -5,8 +5,12 @@
 // a transport brings back; `incoming_request` is what a server (the emulator) parses.
 #pragma once
 
+#include "ossmp/http/body_source.hpp"
+
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -133,9 +137,12 @@ struct query_param {
 /// (addressing) fills `host` and `path`; the signer adds date and Authorization headers; the
 /// serializer writes `method path?query HTTP/1.1`, `Host`, the headers, `Content-Length`.
 ///
-/// The body is either owned (`set_body(std::string)`, used for XML bodies the builders make)
-/// or a non-owning view (`set_body_view`, used for part data: no copy). The viewed bytes must
-/// outlive every use of the request (serialization, sending).
+/// The body is owned (`set_body(std::string)`, used for XML bodies the builders make), a
+/// non-owning view (`set_body_view`, for part data the caller holds: no copy; the viewed bytes
+/// must outlive every use of the request), or a `body_source` the transport pulls chunk by
+/// chunk while it writes (`set_body_source`, for files and other data not held in memory;
+/// shared by the request's copies). `content_length()` is the body's size in every case;
+/// `body()` is empty for a source.
 class request {
 public:
     verb method = verb::get;
@@ -152,14 +159,32 @@ public:
     void set_body(std::string body) {
         owned_ = std::move(body);
         view_.reset();
+        source_.reset();
     }
     /// Does not own: `body` must outlive the request's use.
-    void set_body_view(std::string_view body) noexcept { view_ = body; }
-    void set_body_view(std::span<const std::byte> body) noexcept {
-        view_ = std::string_view(reinterpret_cast<const char*>(body.data()), body.size());
+    void set_body_view(std::string_view body) noexcept {
+        owned_.clear();
+        view_ = body;
+        source_.reset();
     }
+    void set_body_view(std::span<const std::byte> body) noexcept {
+        set_body_view(std::string_view(reinterpret_cast<const char*>(body.data()), body.size()));
+    }
+    /// Streams the body from `source` (Content-Length: `source->size()`).
+    void set_body_source(std::shared_ptr<body_source> source) noexcept {
+        owned_.clear();
+        view_.reset();
+        source_ = std::move(source);
+    }
+    /// The owned or viewed body; empty when the body comes from a source.
     std::string_view body() const noexcept { return view_ ? *view_ : std::string_view(owned_); }
     bool body_is_view() const noexcept { return view_.has_value(); }
+    /// The streamed body's source, or null.
+    const std::shared_ptr<body_source>& source() const noexcept { return source_; }
+    /// The body's size, whatever holds it.
+    std::uint64_t content_length() const noexcept {
+        return source_ ? source_->size() : body().size();
+    }
 
     /// The value of the first query parameter of this name (exact, case-sensitive).
     std::optional<std::string_view> query_value(std::string_view name) const noexcept {
@@ -172,6 +197,7 @@ public:
 private:
     std::string owned_;
     std::optional<std::string_view> view_;
+    std::shared_ptr<body_source> source_;
 };
 
 /// A response as a transport delivers it (body fully read, or empty for HEAD / streamed GET).

@@ -41,7 +41,7 @@ inline bool is_visible(std::string_view s) noexcept {
 }
 
 inline bool request_has_content_length(const request& r) noexcept {
-    return r.method == verb::put || r.method == verb::post || !r.body().empty();
+    return r.method == verb::put || r.method == verb::post || r.content_length() != 0;
 }
 
 inline bool status_has_body(unsigned status) noexcept {
@@ -84,12 +84,13 @@ inline std::error_code validate_for_wire(const request& r) {
 /// Exact form: `METHOD path[?query] HTTP/1.1\r\n`, where `query` is
 /// `uri::encode_query(r.query)` (no '?' when there are no parameters), then
 /// `Host: r.host\r\n`, then every field of `r.headers` in order as `Name: value\r\n`, then
-/// `Content-Length: N\r\n` with N = `r.body().size()` (always for PUT and POST, also when 0;
+/// `Content-Length: N\r\n` with N = `r.content_length()` (always for PUT and POST, also when 0;
 /// for GET, HEAD and DELETE only when the body is not empty), then `\r\n`.
 ///
 /// The caller sends the returned string and then `r.body()` (two buffers, no copy of the
-/// body). Precondition: `validate_for_wire(r)` succeeds; an invalid request is written as it
-/// is. Use the overload taking an `std::error_code&` to validate and write in one call.
+/// body), or the chunks of `r.source()`. Precondition: `validate_for_wire(r)` succeeds; an invalid
+/// request is written as it is. Use the overload taking an `std::error_code&` to validate and write
+/// in one call.
 inline std::string serialize_head(const request& r) {
     std::string out;
     std::size_t estimate = 64 + r.path.size() + r.host.size();
@@ -111,7 +112,7 @@ inline std::string serialize_head(const request& r) {
     for (const auto& f : r.headers)
         detail::append_field(out, f.name, f.value);
     if (detail::request_has_content_length(r))
-        detail::append_field(out, "Content-Length", std::to_string(r.body().size()));
+        detail::append_field(out, "Content-Length", std::to_string(r.content_length()));
     out.append("\r\n", 2);
     return out;
 }
@@ -384,8 +385,8 @@ inline std::string dump(const request& r) {
         out.push_back('\n');
     }
     if (detail::request_has_content_length(r))
-        out.append("Content-Length: " + std::to_string(r.body().size()) + "\n");
-    out.append("\n<" + std::to_string(r.body().size()) + " bytes>\n");
+        out.append("Content-Length: " + std::to_string(r.content_length()) + "\n");
+    out.append("\n<" + std::to_string(r.content_length()) + " bytes>\n");
     return out;
 }
 

@@ -22,15 +22,13 @@ namespace ossmp {
 namespace detail {
 
 struct put_object_parser {
-    std::optional<std::uint64_t> expected_crc;
+    data_check check;
 
     std::error_code operator()(const http::response& r, put_object_result& out,
                                diagnostics& d) const {
         if (auto ec = parse_put_object(r, out, d))
             return ec;
-        if (expected_crc && out.crc64 && *out.crc64 != *expected_crc)
-            return errc::crc_mismatch;
-        return {};
+        return check(out.crc64);
     }
 };
 
@@ -38,13 +36,14 @@ template <class Client, class Token>
 auto start_put_object(Client& client, const put_object_params& params,
                       const put_object_options& options, diagnostics* diag, Token&& token) {
     http::request req;
-    std::optional<std::uint64_t> expected;
+    data_check check;
     const std::error_code ec = build_data_request(
         params, options,
         [](const put_object_params& p, http::request& r) { return make_put_object_request(p, r); },
-        req, expected);
+        req, check);
     return async_call<put_object_result>(client, std::move(req), ec, round_trip_options{}, diag,
-                                         put_object_parser{expected}, std::forward<Token>(token));
+                                         put_object_parser{std::move(check)},
+                                         std::forward<Token>(token));
 }
 
 } // namespace detail
@@ -63,9 +62,12 @@ auto start_put_object(Client& client, const put_object_params& params,
 /// Cancellation: terminal cancellation through the token's associated cancellation slot is
 /// forwarded to the transport; completes with `asio::error::operation_aborted`.
 ///
+/// Streaming: `params.source` streams the object as for `async_upload_part` (CRC-64 computed
+/// on the chunks sent, `errc::source_changed` for a source that ends early or runs long).
+///
 /// Lifetimes: `params` is copied before this function returns EXCEPT the bytes `params.data`
-/// views, which must stay alive and unchanged until completion. `client` and `diag` (when
-/// given) must outlive the operation.
+/// views, which must stay alive and unchanged until completion (a `source` is shared and kept
+/// alive by the operation). `client` and `diag` (when given) must outlive the operation.
 template <transport Transport, class Credentials,
           asio::completion_token_for<void(std::error_code, put_object_result)> Token>
 auto async_put_object(basic_client<Transport, Credentials>& client, const put_object_params& params,

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -56,6 +57,8 @@ struct transport_round_trip_state
     transport_waiter<Executor> waiter;
     typename connection_type::results_type endpoints;
     transport_response_reader reader;
+    std::span<const std::byte> chunk; ///< the body source's current chunk
+    std::uint64_t streamed = 0;       ///< body bytes from the source written so far
     /// The round trip's deadline (`request_timeout`, counted once it holds a connection).
     typename connection_type::ticks request_deadline = connection_type::no_deadline;
     bool reused = false;  ///< the connection came from the pool
@@ -231,31 +234,40 @@ public:
                     }
                 }
 
-                // Write head + body in one gathered write; the body is never copied.
+                // Write head + body in one gathered write; the body is never copied. A
+                // streamed body (a source) follows the head chunk by chunk.
                 st.connection->arm_transfer(pool_->options().stall_timeout,
                                             pool_->options().low_speed_limit,
                                             pool_->options().low_speed_time);
+                if (st.request.source()) {
+                    if ((ec = st.request.source()->rewind()))
+                        return finish(self, ec);
+                    st.chunk = {};
+                    st.streamed = 0;
+                }
                 ASIO_CORO_YIELD {
                     std::array<asio::const_buffer, 2> buffers{
                         asio::buffer(st.head),
                         asio::buffer(st.request.body().data(), st.request.body().size())};
-                    auto* c = st.connection.get();
-                    auto condition = [c](const std::error_code& e,
-                                         std::size_t total) -> std::size_t {
-                        c->write_progress(total);
-                        return e ? 0 : transport_max_write_size;
-                    };
-                    if (st.connection->tls)
-                        asio::async_write(*st.connection->tls, buffers, condition,
-                                          on_connection(self));
-                    else
-                        asio::async_write(st.connection->socket, buffers, condition,
-                                          on_connection(self));
+                    write(self, buffers);
                 }
                 if (ec && should_retry(ec))
                     continue;
                 if ((ec = check(ec)))
                     return finish(self, ec);
+                while (st.request.source() && st.streamed < st.request.source()->size()) {
+                    ASIO_CORO_YIELD read_chunk(self);
+                    if (!ec && (st.chunk.empty() ||
+                                st.chunk.size() > st.request.source()->size() - st.streamed))
+                        ec = errc::source_changed; // the source ended early or runs long
+                    if ((ec = check(ec)))
+                        return finish(self, ec);
+                    ASIO_CORO_YIELD write(self, std::array<asio::const_buffer, 1>{asio::buffer(
+                                                    st.chunk.data(), st.chunk.size())});
+                    if ((ec = check(ec)))
+                        return finish(self, ec);
+                    st.streamed += st.chunk.size();
+                }
 
                 // Read until the parser has a complete response.
                 st.reader.start(st.request.method == http::verb::head, &st.options,
@@ -303,6 +315,38 @@ public:
     }
 
 private:
+    /// Writes `buffers` to the connection (TLS or plain), counting progress for the watchdog.
+    template <class Self, class Buffers>
+    void write(Self& self, const Buffers& buffers) {
+        auto* c = st_->connection.get();
+        c->start_write();
+        auto condition = [c](const std::error_code& e, std::size_t total) -> std::size_t {
+            c->write_progress(total);
+            return e ? 0 : transport_max_write_size;
+        };
+        if (c->tls)
+            asio::async_write(*c->tls, buffers, condition, on_connection(self));
+        else
+            asio::async_write(c->socket, buffers, condition, on_connection(self));
+    }
+
+    /// Asks the request's body source for its next chunk (kept in `chunk`). The source may
+    /// answer from any thread, or at once: the op resumes on the connection's executor through
+    /// a post either way.
+    template <class Self>
+    void read_chunk(Self& self) {
+        auto* st = st_.get();
+        auto ex = st->connection->executor();
+        auto resume = on_connection(self);
+        st->request.source()->async_read_chunk(
+            [st, ex, resume = std::move(resume)](std::error_code e,
+                                                 std::span<const std::byte> chunk) mutable {
+                st->chunk = chunk;
+                asio::post(
+                    ex, [resume = std::move(resume), e]() mutable { resume(e, std::size_t{0}); });
+            });
+    }
+
     /// Installed in the cancellation slot while resolving (cleared on the next resumption).
     struct resolve_canceller {
         explicit resolve_canceller(typename state_type::connection_type* c) : connection(c) {}

@@ -1,0 +1,122 @@
+// ossmp/file_body.hpp: `file_body`, a request body streamed from a byte range of a file by
+// positional reads of chunks, off the I/O threads.
+#pragma once
+
+#include "ossmp/detail/asio.hpp"
+#include "ossmp/error.hpp"
+#include "ossmp/http/body_source.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace ossmp {
+
+/// The executor file reads run on by default: a process-wide pool of two threads, made on
+/// first use and joined at exit. Reads are blocking `pread` calls: on a slow disk they wait
+/// there, never on a thread that runs an io_context.
+inline asio::thread_pool::executor_type default_file_executor() {
+    static asio::thread_pool pool(2);
+    return pool.get_executor();
+}
+
+/// Settings of a `file_body`.
+struct file_body_options {
+    /// Bytes read per chunk (one buffer of this size per body). 1 MiB was measured as the best
+    /// trade-off between syscalls and keeping a chunk in cache between the read, the CRC-64 and
+    /// the socket copy (shared/design.md, section 4).
+    std::size_t chunk_size = 1 << 20;
+};
+
+/// A request body of `length` bytes of a file from `offset`, read with `pread` in chunks on
+/// `Executor` (default: `default_file_executor()`); models `http::body_source`.
+///
+/// Every pass (`rewind`, then chunks) reads the file again, so a retry sends the file's bytes
+/// as they are then. A file that ends before `offset + length` completes a read with
+/// `errc::source_changed`; a read error with its errno. The CRC-64 of what was sent is the
+/// operation's business (`async_upload_part` computes it on the chunks).
+///
+/// Make it with `std::make_shared` (it keeps itself alive while a read runs). The descriptor
+/// is duplicated: the caller may close its own at once. Memory: one chunk buffer.
+template <class Executor = asio::thread_pool::executor_type>
+class basic_file_body final : public http::body_source,
+                              public std::enable_shared_from_this<basic_file_body<Executor>> {
+public:
+    /// Throws `std::system_error` when `fd` cannot be duplicated.
+    basic_file_body(int fd, std::uint64_t offset, std::uint64_t length, Executor reader,
+                    file_body_options options = {})
+        : fd_(::fcntl(fd, F_DUPFD_CLOEXEC, 0)), offset_(offset), length_(length),
+          reader_(std::move(reader)), buffer_(static_cast<std::size_t>(std::min<std::uint64_t>(
+                                          std::max<std::size_t>(options.chunk_size, 1), length))) {
+        if (fd_ < 0)
+            throw std::system_error(errno, std::generic_category(), "file_body: dup");
+    }
+    basic_file_body(const basic_file_body&) = delete;
+    basic_file_body& operator=(const basic_file_body&) = delete;
+    ~basic_file_body() override { ::close(fd_); }
+
+    std::uint64_t size() const noexcept override { return length_; }
+
+    std::error_code rewind() override {
+        position_ = 0;
+        return {};
+    }
+
+    /// Reads the next chunk on the reader executor and calls `handler` there.
+    void async_read_chunk(chunk_handler handler) override {
+        if (position_ >= length_) {
+            handler(std::error_code{}, std::span<const std::byte>{});
+            return;
+        }
+        asio::post(reader_, [self = this->shared_from_this(), h = std::move(handler)]() mutable {
+            self->read(std::move(h));
+        });
+    }
+
+private:
+    void read(chunk_handler handler) {
+        const auto n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), length_ - position_));
+        std::size_t done = 0;
+        while (done < n) {
+            const ssize_t r = ::pread(fd_, buffer_.data() + done, n - done,
+                                      static_cast<off_t>(offset_ + position_ + done));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return handler(std::error_code(errno, std::generic_category()), {});
+            if (r == 0) // the file is shorter than it was: never send a short body
+                return handler(make_error_code(errc::source_changed), {});
+            done += static_cast<std::size_t>(r);
+        }
+        position_ += n;
+        handler(std::error_code{}, std::span<const std::byte>(buffer_.data(), n));
+    }
+
+    int fd_;
+    std::uint64_t offset_;
+    std::uint64_t length_;
+    Executor reader_;
+    std::vector<std::byte> buffer_;
+    std::uint64_t position_ = 0;
+};
+
+using file_body = basic_file_body<>;
+
+/// `std::make_shared<file_body>(fd, offset, length, default_file_executor(), options)`.
+inline std::shared_ptr<file_body> make_file_body(int fd, std::uint64_t offset, std::uint64_t length,
+                                                 file_body_options options = {}) {
+    return std::make_shared<file_body>(fd, offset, length, default_file_executor(), options);
+}
+
+} // namespace ossmp
