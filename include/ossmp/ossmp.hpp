@@ -46,3 +46,6 @@
 #include "ossmp/ops/list_parts.hpp"
 #include "ossmp/ops/put_object.hpp"
 #include "ossmp/ops/upload_part.hpp"
+
+// Composite algorithms.
+#include "ossmp/upload.hpp"

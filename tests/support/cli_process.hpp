@@ -89,7 +89,10 @@ struct cli_result {
     int exit_code = -1; ///< exit status, or -signal when killed by one
     std::string out;
     std::string err;
-    long max_rss_kib = 0; ///< the process's peak resident memory (getrusage ru_maxrss)
+    /// The CLI's peak resident memory, when measured (`run_cli_measured`), else 0. Measured by
+    /// GNU time from a process of its own: the rusage of a child forked from this (large,
+    /// sanitised) test process would count the parent's pages copied by fork before exec.
+    long max_rss_kib = 0;
 };
 
 /// A running CLI process (see `run_cli` for the one-shot form). Its stdout and stderr go to
@@ -98,9 +101,13 @@ struct cli_result {
 class cli_process {
 public:
     cli_process(const temp_dir& dir, const std::vector<std::string>& args,
-                std::optional<std::string> stdin_data = std::nullopt)
-        : out_path_(dir.file("stdout")), err_path_(dir.file("stderr")) {
-        std::vector<std::string> argv_s{cli_binary()};
+                std::optional<std::string> stdin_data = std::nullopt, bool measure_rss = false)
+        : out_path_(dir.file("stdout")), err_path_(dir.file("stderr")),
+          rss_path_(measure_rss ? dir.file("peak-rss") : std::string()) {
+        std::vector<std::string> argv_s;
+        if (measure_rss)
+            argv_s = {"/usr/bin/time", "-f", "%M", "-o", rss_path_};
+        argv_s.push_back(cli_binary());
         argv_s.insert(argv_s.end(), args.begin(), args.end());
         std::vector<char*> argv;
         for (auto& a : argv_s)
@@ -178,14 +185,18 @@ public:
         r.exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
                       : WIFSIGNALED(status) ? -WTERMSIG(status)
                                             : -1000;
-        r.max_rss_kib = usage.ru_maxrss;
+        if (!rss_path_.empty()) {
+            const std::string rss = read_file(rss_path_);
+            r.max_rss_kib = rss.empty() ? 0 : std::atol(rss.c_str());
+            REQUIRE(r.max_rss_kib > 0); // GNU time wrote its figure
+        }
         r.out = read_file(out_path_);
         r.err = read_file(err_path_);
         return r;
     }
 
 private:
-    std::string out_path_, err_path_;
+    std::string out_path_, err_path_, rss_path_;
     pid_t pid_ = -1;
     std::thread writer_;
 };
@@ -194,6 +205,12 @@ private:
 inline cli_result run_cli(const temp_dir& dir, const std::vector<std::string>& args,
                           std::optional<std::string> stdin_data = std::nullopt) {
     cli_process p(dir, args, std::move(stdin_data));
+    return p.wait();
+}
+
+/// Runs the CLI with `args` to its end under GNU time, so that `max_rss_kib` is its own peak.
+inline cli_result run_cli_measured(const temp_dir& dir, const std::vector<std::string>& args) {
+    cli_process p(dir, args, std::nullopt, true);
     return p.wait();
 }
 

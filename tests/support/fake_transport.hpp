@@ -1,10 +1,11 @@
 // tests/support/fake_transport.hpp: a scripted model of the `ossmp::transport` concept.
 //
 // Round trips are answered, in order, from a queue of canned responses or errors (or by a
-// responder function when the queue is empty); any round trip can be made to fail by number
-// (`fail_nth`). Every request is recorded with a copy of its body bytes. Completions go
-// through `asio::post`-like asynchrony (a timer with an optional delay, never inline), honour
-// terminal cancellation through the handler's cancellation slot, and run on the handler's
+// responder function when the queue is empty; a round trip with a body source is answered once
+// its body has been drained); any round trip can be made to fail by number (`fail_nth`). Every
+// request is recorded with a copy of its body bytes. Completions go through `asio::post`-like
+// asynchrony (a timer with an optional delay, never inline), honour terminal cancellation
+// through the handler's cancellation slot, and run on the handler's
 // associated executor. Single-threaded: use it from one thread running its executor.
 #pragma once
 
@@ -116,10 +117,13 @@ public:
         rec.request = std::move(req);
         rec.request.set_body(rec.body); // never keep the caller's view
         requests_.push_back(std::move(rec));
-        outcome result = next_outcome();
+        // A streamed body is answered once it has been drained, so that the responder sees
+        // the bytes (the n of fail_nth stays the order in which round trips started).
+        const std::size_t index = requests_.size() - 1;
+        outcome result = source ? outcome(std::error_code()) : next_outcome(index);
         return asio::async_compose<Token, void(std::error_code, http::response)>(
             op{this, std::move(result), opt.body_sink, opt.on_header,
-               std::make_unique<timer_type>(ex_, delay_), std::move(source), requests_.size() - 1},
+               std::make_unique<timer_type>(ex_, delay_), std::move(source), index},
             token, ex_);
     }
 
@@ -167,10 +171,13 @@ private:
                 return;
             }
             if (at == phase::draining) {
-                if (ec)
+                if (ec) {
                     result = ec; // the body could not be sent: the round trip fails with it
-                else if (drained == source->size()) // the record keeps the bytes, not the source
+                } else if (drained == source->size()) {
+                    // The record keeps the bytes, not the source; now the answer is chosen.
                     self_->requests_[index].request.set_body(self_->requests_[index].body);
+                    result = self_->next_outcome(index);
+                }
                 if (ec || drained == source->size()) {
                     at = phase::waiting;
                     timer->async_wait(std::move(self));
@@ -220,9 +227,9 @@ private:
         }
     };
 
-    outcome next_outcome() {
-        auto n = requests_.size();
-        if (auto it = failures_.find(n); it != failures_.end())
+    /// The answer to the round trip recorded at `index` (fail_nth counts from 1).
+    outcome next_outcome(std::size_t index) {
+        if (auto it = failures_.find(index + 1); it != failures_.end())
             return it->second;
         if (!queue_.empty()) {
             outcome o = std::move(queue_.front());
@@ -230,7 +237,7 @@ private:
             return o;
         }
         if (responder_)
-            return responder_(requests_.back().request);
+            return responder_(requests_[index].request);
         return std::error_code(errc::invalid_argument);
     }
 

@@ -23,12 +23,16 @@
 #include "ossmp/ops/put_object.hpp"
 #include "ossmp/ops/upload_part.hpp"
 #include "ossmp/transport/asio_transport.hpp"
+#include "ossmp/upload.hpp"
 #include "ossmp/validate.hpp"
 
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
@@ -79,6 +83,53 @@ inline std::uint64_t parse_number(std::string_view s, std::string_view what) {
     return v;
 }
 
+/// A size in bytes: digits with an optional binary suffix K, M, G or T (KiB, MiB, ...; case
+/// and a trailing "B" or "iB" do not matter): "8M" is 8,388,608.
+inline std::uint64_t parse_size(std::string_view s, std::string_view what) {
+    std::string_view digits = s, suffix;
+    const auto end = s.find_first_not_of("0123456789");
+    if (end != std::string_view::npos) {
+        digits = s.substr(0, end);
+        suffix = s.substr(end);
+    }
+    std::string unit;
+    for (char c : suffix)
+        unit += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    if (unit.size() > 1 && unit.substr(1) == "IB")
+        unit.resize(1);
+    else if (unit.size() > 1 && unit.substr(1) == "B")
+        unit.resize(1);
+    unsigned shift = 0;
+    if (unit == "K")
+        shift = 10;
+    else if (unit == "M")
+        shift = 20;
+    else if (unit == "G")
+        shift = 30;
+    else if (unit == "T")
+        shift = 40;
+    else if (!unit.empty() && unit != "B")
+        throw usage_error{std::string(what) + " takes a size like 8M or 1G, got '" +
+                          std::string(s) + "'"};
+    const std::uint64_t v = parse_number(digits, what);
+    if (shift && v > (UINT64_MAX >> shift))
+        throw usage_error{std::string(what) + " is too large: '" + std::string(s) + "'"};
+    return v << shift;
+}
+
+/// 1536 -> "1.5 KiB" (for people; JSON keeps bytes).
+inline std::string human_size(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    unsigned u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+    return buf;
+}
+
 inline int parse_part_number(std::string_view s, std::string_view what) {
     const auto n = parse_number(s, what);
     if (n < 1 || n > ossmp::max_parts)
@@ -95,6 +146,12 @@ struct command_args {
     std::optional<std::string> offset, length, acl;
     bool md5 = false;
     bool all = false;
+    // cp
+    std::string part_size = "8M";
+    std::string parallel = "4";
+    bool keep_on_failure = false;
+    bool progress = false;    // --progress: show it even when stderr is not a terminal
+    bool no_progress = false; // --no-progress
 };
 
 /// The commands, sharing one client and one printer.
@@ -112,15 +169,7 @@ public:
         ossmp::initiate_params p;
         p.bucket = url.bucket;
         p.key = url.key;
-        for (const auto& h : a.headers) {
-            const auto colon = h.find(':');
-            if (colon == std::string::npos || colon == 0)
-                throw usage_error{"--header needs NAME:VALUE, got '" + h + "'"};
-            std::string_view value = std::string_view(h).substr(colon + 1);
-            while (!value.empty() && value.front() == ' ')
-                value.remove_prefix(1);
-            p.extra_headers.add(h.substr(0, colon), value);
-        }
+        add_headers(p, a.headers);
         ossmp::diagnostics d;
         auto [ec, r] = co_await ossmp::async_initiate_upload(client_, p, d,
                                                              aex::as_tuple(asio::use_awaitable));
@@ -432,7 +481,154 @@ public:
         co_return exit_ok;
     }
 
+    /// cp FILE oss://B/K: one object from a regular file (multipart above one part, parts
+    /// streamed from the file in a window of --parallel, each retried, the whole object
+    /// verified); cp oss://B/K FILE: a download, as `get`.
+    asio::awaitable<int> cp(const command_args& a) {
+        const std::string& from = a.positional.at(0);
+        const std::string& to = a.positional.at(1);
+        const bool from_oss = from.rfind("oss://", 0) == 0, to_oss = to.rfind("oss://", 0) == 0;
+        if (from_oss && to_oss)
+            throw usage_error{"cp copies between a local file and OSS: one side must be a file"};
+        if (from_oss)
+            co_return co_await get(a);
+        if (!to_oss)
+            throw usage_error{"cp needs oss://BUCKET/KEY on one side"};
+        auto url = parse_url(to, true);
+        const std::uint64_t part_size = parse_size(a.part_size, "--part-size");
+        if (part_size < ossmp::min_part_size || part_size > ossmp::max_part_size)
+            throw usage_error{"--part-size must be 100K..5G, got '" + a.part_size + "'"};
+        const auto parallel = parse_number(a.parallel, "--parallel");
+        if (parallel < 1 || parallel > 64)
+            throw usage_error{"--parallel must be 1..64, got '" + a.parallel + "'"};
+        auto source = open_file_source(from);
+
+        ossmp::upload_params p;
+        p.bucket = url.bucket;
+        p.key = url.key;
+        add_headers(p, a.headers);
+        ossmp::upload_options o;
+        o.part_size = part_size;
+        o.parallel = static_cast<unsigned>(parallel);
+        o.content_md5 = a.md5;
+        o.complete_all = a.all;
+        o.keep_upload_on_failure = a.keep_on_failure;
+        const bool tty = ::isatty(STDERR_FILENO) == 1;
+        const bool show = !a.no_progress && (a.progress || tty);
+        const auto start = std::chrono::steady_clock::now();
+        if (show) {
+            o.progress_interval = std::chrono::milliseconds(tty ? 200 : 1000);
+            o.on_progress = [this, tty, start](const ossmp::upload_progress& pr) {
+                progress_line(pr, tty, start);
+            };
+        }
+        auto [ec, r] = co_await ossmp::async_upload(client_, std::move(source), std::move(p), o,
+                                                    aex::as_tuple(asio::use_awaitable));
+        if (show && tty)
+            std::cerr << "\n";
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (ec) {
+            if (!r.upload_id.empty() && !r.aborted)
+                out_.warn("the multipart upload " + r.upload_id +
+                          " was kept (its parts are billed until it is completed or aborted): "
+                          "`ossmp mpu abort " +
+                          to + " " + r.upload_id + "` removes it");
+            else if (r.aborted)
+                out_.warn("the multipart upload was aborted: nothing of it is left");
+            check(r.failed_step.empty() ? std::string("upload") : r.failed_step, ec, r.diag);
+        }
+        json rec{{"bucket", url.bucket},
+                 {"key", url.key},
+                 {"size", r.size},
+                 {"parts", r.parts},
+                 {"part_size", r.part_size},
+                 {"etag", r.etag},
+                 {"crc64", ossmp::crc64_to_string(r.crc64)},
+                 {"verified", r.verified},
+                 {"seconds", std::round(seconds * 1000) / 1000}};
+        if (!r.upload_id.empty())
+            rec["upload_id"] = r.upload_id;
+        rec["bytes_per_second"] =
+            seconds > 0 ? static_cast<std::uint64_t>(static_cast<double>(r.size) / seconds) : 0;
+        out_.fields(rec);
+        if (!r.verified)
+            out_.warn("the server sent no CRC-64 for the object: it was not verified");
+        co_return exit_ok;
+    }
+
 private:
+    /// A regular file to upload in parts. Anything else is refused: a pipe has no size to
+    /// plan parts with (`ossmp put` reads one into memory, up to 5 GiB).
+    static ossmp::file_source open_file_source(const std::string& path) {
+        if (path == "-")
+            throw usage_error{"cp uploads regular files; for stdin use `ossmp put - URL` (at most "
+                              "5 GiB, read into memory)"};
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below); reads
+        // of a regular file ignore the flag.
+        file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+        if (fd.get() < 0)
+            throw usage_error{"cannot open " + path + ": " + errno_text(errno)};
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0)
+            throw usage_error{"cannot stat " + path + ": " + errno_text(errno)};
+        if (!S_ISREG(st.st_mode))
+            throw usage_error{path + " is " + std::string(file_kind(st.st_mode)) +
+                              ": cp uploads regular files (for a pipe: `ossmp put`, at most 5 "
+                              "GiB, read into memory)"};
+        if (st.st_size == 0) {
+            // Files under /proc announce 0 bytes and have more: never upload them as empty.
+            char probe;
+            if (::pread(fd.get(), &probe, 1, 0) != 0)
+                throw usage_error{path + " announces 0 bytes but has some (a /proc file?): use "
+                                         "`ossmp put`, which reads it to its end"};
+        }
+        return ossmp::file_source(fd.get());
+    }
+
+    /// NAME:VALUE request headers (mpu init, cp).
+    static void add_headers(ossmp::initiate_params& p, const std::vector<std::string>& headers) {
+        for (const auto& h : headers) {
+            const auto colon = h.find(':');
+            if (colon == std::string::npos || colon == 0)
+                throw usage_error{"--header needs NAME:VALUE, got '" + h + "'"};
+            std::string_view value = std::string_view(h).substr(colon + 1);
+            while (!value.empty() && value.front() == ' ')
+                value.remove_prefix(1);
+            p.extra_headers.add(h.substr(0, colon), value);
+        }
+    }
+
+    /// The progress line on stderr: redrawn in place on a terminal, one line per update else.
+    static void progress_line(const ossmp::upload_progress& pr, bool tty,
+                              std::chrono::steady_clock::time_point start) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double rate = seconds > 0 ? static_cast<double>(pr.bytes_done) / seconds : 0;
+        const unsigned percent =
+            pr.total ? static_cast<unsigned>(pr.bytes_done * 100 / pr.total) : 100;
+        constexpr unsigned width = 30;
+        std::string bar(width, ' ');
+        for (unsigned i = 0; i < percent * width / 100; ++i)
+            bar[i] = '#';
+        std::string line = "[" + bar + "] " + std::to_string(percent) + "% " +
+                           human_size(static_cast<double>(pr.bytes_done)) + " / " +
+                           human_size(static_cast<double>(pr.total)) + "  " + human_size(rate) +
+                           "/s";
+        if (pr.parts)
+            line += "  parts " + std::to_string(pr.parts_done) + "/" + std::to_string(pr.parts);
+        if (rate > 0 && pr.bytes_done < pr.total) {
+            const auto eta = static_cast<std::uint64_t>(
+                std::ceil(static_cast<double>(pr.total - pr.bytes_done) / rate));
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "  ETA %llu:%02llu",
+                          static_cast<unsigned long long>(eta / 60),
+                          static_cast<unsigned long long>(eta % 60));
+            line += buf;
+        }
+        std::cerr << (tty ? "\r" + line + "\x1b[K" : line + "\n") << std::flush;
+    }
+
     /// Sends `src` with UploadPart or PutObject (by the type of `p`): streamed from the file,
     /// or from memory (its CRC-64 computed first).
     template <class Params, class Result = std::conditional_t<

@@ -61,7 +61,7 @@ struct globals {
 /// a transfer that crawls), 5 minutes for the others.
 std::chrono::milliseconds request_timeout_for(const CLI::App* command) {
     const auto& name = command->get_name();
-    if (name == "put" || name == "get" || name == "put-part")
+    if (name == "put" || name == "get" || name == "put-part" || name == "cp")
         return std::chrono::milliseconds(0);
     return std::chrono::minutes(5);
 }
@@ -257,8 +257,8 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
                    "seconds for resolve + connect + TLS handshake (default 10; 0 = none)")
         ->type_name("S");
     app.add_option("--timeout", g.timeout,
-                   "seconds one request may take in all (default: 300, none for put, put-part "
-                   "and get; 0 = none)")
+                   "seconds one request may take in all (default: 300, none for cp, put, "
+                   "put-part and get; 0 = none)")
         ->type_name("S");
     app.add_option("--speed-limit", g.speed_limit,
                    "abort a request that moves fewer than B bytes/s for --speed-time seconds "
@@ -336,6 +336,31 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
             "Lists one page (up to 1000) of the bucket's in-progress uploads whose key starts "
             "with\nPREFIX: key, upload id, initiated.",
             &program::mpu_list_uploads, {{"URL", "oss://BUCKET[/PREFIX]"}});
+    auto* cp = command(
+        &app, "cp", "upload a file (multipart, parallel, verified) or download an object",
+        "cp FILE oss://BUCKET/KEY uploads a regular file as one object: one PutObject up to one "
+        "part,\nelse a multipart upload with --parallel parts in flight, each streamed from the "
+        "file and\nretried on network errors, and the object's CRC-64 checked against its parts' "
+        "(exit 3 on a\nmismatch). On failure or Ctrl-C (exit 130) the multipart upload is "
+        "aborted unless\n--keep-on-failure. A progress bar goes to stderr when it is a terminal.\n"
+        "cp oss://BUCKET/KEY FILE downloads, as `ossmp get`.",
+        &program::cp, {{"SRC", "FILE or oss://BUCKET/KEY"}, {"DST", "oss://BUCKET/KEY or FILE"}});
+    cp->add_option("--part-size", a.part_size,
+                   "preferred part size, 100K..5G (default 8M; raised to fit 10,000 parts)")
+        ->type_name("SIZE");
+    cp->add_option("--parallel", a.parallel, "parts in flight, 1..64 (default 4)")->type_name("N");
+    cp->add_flag("--md5", a.md5, "also send each part's Content-MD5");
+    cp->add_flag("--complete-all", a.all,
+                 "complete with x-oss-complete-all instead of a part list");
+    cp->add_flag("--keep-on-failure", a.keep_on_failure,
+                 "on failure keep the multipart upload (and its parts) instead of aborting it");
+    cp->add_option("--header", a.headers,
+                   "add a header to the object (Content-Type, x-oss-meta-*, ...); repeatable")
+        ->type_name("NAME:VALUE")
+        ->expected(1)
+        ->take_all();
+    cp->add_flag("--progress", a.progress, "show progress even when stderr is not a terminal");
+    cp->add_flag("--no-progress", a.no_progress, "never show progress");
     command(&app, "put", "upload a file in one request, print `ETAG CRC64`",
             "Uploads FILE (a regular file or a pipe, - for stdin; at most 5 GiB) with one "
             "PutObject and\nprints `ETAG CRC64`. The bytes sent are the bytes read, to the end "

@@ -1,0 +1,774 @@
+// ossmp/upload.hpp: `async_upload`, one call that turns a file or a memory span into one OSS
+// object: a single PutObject below one part, else a multipart upload with a bounded window of
+// parts in flight, retries, and the whole object verified against its parts.
+//
+// Composite layer: built on ops/*.hpp only. The algorithm is an `asio::awaitable` coroutine
+// (the window, first-error-wins, the abort that the caller's cancellation cannot reach, and
+// the verification read like the plan they implement); `async_upload` starts it with
+// `co_spawn` inside `async_initiate`, so it takes any completion token like every operation.
+#pragma once
+
+#include "ossmp/client.hpp"
+#include "ossmp/crc64.hpp"
+#include "ossmp/crypto.hpp"
+#include "ossmp/detail/asio.hpp"
+#include "ossmp/diagnostics.hpp"
+#include "ossmp/error.hpp"
+#include "ossmp/file_body.hpp"
+#include "ossmp/http/body_source.hpp"
+#include "ossmp/model.hpp"
+#include "ossmp/ops/abort.hpp"
+#include "ossmp/ops/complete.hpp"
+#include "ossmp/ops/head_object.hpp"
+#include "ossmp/ops/initiate.hpp"
+#include "ossmp/ops/put_object.hpp"
+#include "ossmp/ops/upload_part.hpp"
+#include "ossmp/requests.hpp"
+#include "ossmp/retry.hpp"
+#include "ossmp/validate.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace ossmp {
+
+// --- Part sources --------------------------------------------------------------------------------
+
+/// The body of one part: a view of bytes the caller holds (zero copy), or a streamed source.
+struct part_body {
+    std::span<const std::byte> data;
+    std::shared_ptr<http::body_source> source;
+};
+
+/// A source of known size that can hand out any byte range as a part body, any number of
+/// times (a retry asks again): `s.size()` and `s.part(offset, length)`.
+template <class S>
+concept part_source = requires(S& s, std::uint64_t offset, std::uint64_t length) {
+    { s.size() } -> std::convertible_to<std::uint64_t>;
+    { s.part(offset, length) } -> std::convertible_to<part_body>;
+};
+
+/// Bytes the caller owns: parts are views (no buffer, no copy). The bytes must stay alive and
+/// unchanged until the upload completes.
+class memory_source {
+public:
+    explicit memory_source(std::span<const std::byte> data) noexcept : data_(data) {}
+    std::uint64_t size() const noexcept { return data_.size(); }
+    part_body part(std::uint64_t offset, std::uint64_t length) const {
+        return part_body{
+            data_.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length)),
+            nullptr};
+    }
+
+private:
+    std::span<const std::byte> data_;
+};
+
+/// A regular file: each part is streamed from the file by `pread` of chunks on the file
+/// executor (`file_body`), so memory is one chunk buffer per part in flight, whatever the part
+/// size. The size is taken when the source is made; a file that shrinks fails the part that
+/// finds it shorter (`errc::source_changed`); `changed()` tells whether size or mtime moved.
+class file_source {
+public:
+    /// Uses `fd` (duplicated: the caller may close its own). Throws `std::system_error` when
+    /// it cannot be duplicated or stat'ed, `std::invalid_argument` when it is not a regular
+    /// file (a pipe has no size: buffer it, or use a stream source).
+    explicit file_source(int fd, file_body_options options = {})
+        : fd_(std::make_shared<owned_fd>(::fcntl(fd, F_DUPFD_CLOEXEC, 0))), options_(options) {
+        if (fd_->fd < 0)
+            throw std::system_error(errno, std::generic_category(), "file_source: dup");
+        if (::fstat(fd_->fd, &stat_) != 0)
+            throw std::system_error(errno, std::generic_category(), "file_source: fstat");
+        if (!S_ISREG(stat_.st_mode))
+            throw std::invalid_argument("file_source: not a regular file");
+    }
+    /// Opens `path` read-only (following links: it is only read).
+    static file_source open(const std::string& path, file_body_options options = {}) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+            throw std::system_error(errno, std::generic_category(), "open " + path);
+        try {
+            file_source s(fd, options);
+            ::close(fd);
+            return s;
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+    }
+
+    std::uint64_t size() const noexcept { return static_cast<std::uint64_t>(stat_.st_size); }
+    part_body part(std::uint64_t offset, std::uint64_t length) const {
+        return part_body{{},
+                         std::make_shared<file_body>(fd_->fd, offset, length,
+                                                     default_file_executor(), options_)};
+    }
+    /// True when the file's size or modification time differs from when the source was made.
+    bool changed() const {
+        struct stat now {};
+        if (::fstat(fd_->fd, &now) != 0)
+            return true;
+        return now.st_size != stat_.st_size || now.st_mtim.tv_sec != stat_.st_mtim.tv_sec ||
+               now.st_mtim.tv_nsec != stat_.st_mtim.tv_nsec;
+    }
+    int native_handle() const noexcept { return fd_->fd; }
+
+private:
+    struct owned_fd {
+        explicit owned_fd(int f) : fd(f) {}
+        owned_fd(const owned_fd&) = delete;
+        owned_fd& operator=(const owned_fd&) = delete;
+        ~owned_fd() {
+            if (fd >= 0)
+                ::close(fd);
+        }
+        int fd;
+    };
+    std::shared_ptr<owned_fd> fd_;
+    file_body_options options_;
+    struct stat stat_ {};
+};
+
+static_assert(part_source<memory_source>);
+static_assert(part_source<file_source>);
+
+// --- Parameters and results ----------------------------------------------------------------------
+
+/// The object to create: bucket, key and everything InitiateMultipartUpload accepts (headers,
+/// metadata, storage class, encryption, tagging, forbid-overwrite). A single PutObject (below
+/// one part) sends the same headers.
+struct upload_params : initiate_params {};
+
+/// Bytes acknowledged by the server so far (whole parts), and the total.
+struct upload_progress {
+    std::uint64_t bytes_done = 0;
+    std::uint64_t total = 0;
+    unsigned parts_done = 0;
+    unsigned parts = 0; ///< 0 for a single PutObject
+};
+
+/// How `async_upload` works.
+struct upload_options {
+    /// The preferred part size; `choose_part_size` raises it so the object fits in 10,000
+    /// parts (100 KiB..5 GiB). An object of at most one part goes in one PutObject.
+    std::uint64_t part_size = 8ull << 20;
+    /// Parts in flight at most (W); 0 is taken as 1.
+    unsigned parallel = 4;
+    /// Retries of every request (parts, Initiate, Complete, the verification HeadObject, the
+    /// PutObject), on top of whatever the client's own policy does.
+    retry_policy retry = retry_policy::standard();
+    /// Send Content-MD5 with each part (a first pass over a file part, on the file executor).
+    bool content_md5 = false;
+    /// Complete with `x-oss-complete-all: yes` instead of the part list.
+    bool complete_all = false;
+    /// On failure, keep the multipart upload (its parts stay, billed) instead of aborting it.
+    bool keep_upload_on_failure = false;
+    /// Called on the upload's strand with the bytes acknowledged so far, at most every
+    /// `progress_interval` (and once at the end of every successful upload); never goes back.
+    std::function<void(const upload_progress&)> on_progress;
+    std::chrono::milliseconds progress_interval{200};
+};
+
+/// What an upload did.
+struct upload_result {
+    std::string etag;        ///< the object's ETag
+    std::uint64_t crc64 = 0; ///< the whole object's CRC-64 (parts combined)
+    std::uint64_t size = 0;  ///< bytes uploaded
+    unsigned parts = 0;      ///< parts (0: one PutObject)
+    std::uint64_t part_size = 0;
+    std::string upload_id; ///< the multipart upload's id (also on failure, when made)
+    /// True when the server confirmed the object's CRC-64 (Complete's or PutObject's header,
+    /// or HeadObject's). False means the object exists but nothing vouched for its bytes.
+    bool verified = false;
+    bool aborted = false;    ///< on failure: the upload was aborted (its parts deleted)
+    std::string failed_step; ///< on failure: "UploadPart 7", "CompleteMultipartUpload", ...
+    diagnostics diag;        ///< on failure: what the server said about the failing request
+};
+
+namespace detail {
+
+/// One part's outcome.
+struct upload_part_outcome {
+    int number = 0;
+    std::error_code ec;
+    std::string etag;
+    std::uint64_t crc64 = 0;
+    bool crc_from_server = false;
+    diagnostics diag;
+};
+
+template <class Client, class Source>
+class uploader {
+public:
+    using executor_type = asio::strand<asio::any_io_executor>;
+
+    uploader(Client& client, Source source, upload_params params, upload_options options,
+             executor_type strand)
+        : client_(client), source_(std::move(source)), params_(std::move(params)),
+          options_(std::move(options)), strand_(std::move(strand)) {
+        if (options_.parallel == 0)
+            options_.parallel = 1;
+    }
+
+    /// The whole upload. Never throws: every failure is in the result's error code.
+    asio::awaitable<std::pair<std::error_code, upload_result>> run() {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        std::error_code ec;
+        try {
+            ec = co_await run_inner();
+        } catch (const std::bad_alloc&) {
+            ec = std::make_error_code(std::errc::not_enough_memory);
+        } catch (const std::system_error& e) {
+            ec = e.code();
+        } catch (...) {
+            ec = make_error_code(errc::invalid_argument);
+        }
+        co_return std::make_pair(ec, std::move(result_));
+    }
+
+private:
+    using timer_type =
+        asio::basic_waitable_timer<std::chrono::steady_clock,
+                                   asio::wait_traits<std::chrono::steady_clock>, executor_type>;
+
+    static bool cancelled(const std::error_code& ec) {
+        return ec == asio::error::operation_aborted;
+    }
+
+    asio::awaitable<bool> caller_cancelled() {
+        auto state = co_await asio::this_coro::cancellation_state;
+        co_return state.cancelled() != asio::cancellation_type::none;
+    }
+
+    /// Waits `delay` (false when the caller cancelled meanwhile).
+    asio::awaitable<bool> backoff(std::chrono::milliseconds delay) {
+        timer_type timer(strand_, delay);
+        auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        co_return !ec;
+    }
+
+    /// Runs `attempt()` (an awaitable of `std::error_code`) until it succeeds, fails for good
+    /// (`final(ec)`, or an error the policy does not retry), or the policy says stop.
+    template <class Attempt, class Final>
+    asio::awaitable<std::error_code> with_retries(Attempt attempt, Final final) {
+        const auto start = std::chrono::steady_clock::now();
+        for (unsigned n = 1;; ++n) {
+            std::error_code ec = co_await attempt();
+            if (!ec || cancelled(ec) || final(ec) || co_await caller_cancelled())
+                co_return ec;
+            const auto delay = options_.retry.backoff(n, retry_random());
+            const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start);
+            if (!options_.retry.allows(n, ec, elapsed, delay))
+                co_return ec;
+            if (!co_await backoff(delay))
+                co_return asio::error::operation_aborted;
+        }
+    }
+    template <class Attempt>
+    asio::awaitable<std::error_code> with_retries(Attempt attempt) {
+        return with_retries(std::move(attempt), [](const std::error_code&) { return false; });
+    }
+
+    void fail(std::string step, const diagnostics& d) {
+        result_.failed_step = std::move(step);
+        result_.diag = d;
+    }
+
+    void report_progress(bool force) {
+        if (!options_.on_progress)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        if (!force && now - last_progress_ < options_.progress_interval)
+            return;
+        last_progress_ = now;
+        options_.on_progress(progress_);
+    }
+
+    asio::awaitable<std::error_code> run_inner() {
+        const std::uint64_t total = source_.size();
+        progress_.total = total;
+        result_.size = total;
+        if (auto ec = validate_bucket_name(params_.bucket))
+            co_return ec;
+        if (auto ec = validate_key(params_.key))
+            co_return ec;
+        if (total > max_object_size)
+            co_return errc::too_many_parts;
+        const std::uint64_t part_size = choose_part_size(total, options_.part_size);
+        if (total <= part_size)
+            co_return co_await put_whole(total);
+        result_.part_size = part_size;
+        result_.parts = static_cast<unsigned>(part_count(total, part_size));
+        progress_.parts = result_.parts;
+        co_return co_await multipart(total, part_size);
+    }
+
+    // --- One PutObject -----------------------------------------------------------------------
+
+    put_object_params put_params() const {
+        put_object_params p;
+        p.bucket = params_.bucket;
+        p.key = params_.key;
+        p.content_type = params_.content_type;
+        p.cache_control = params_.cache_control;
+        p.content_disposition = params_.content_disposition;
+        p.content_encoding = params_.content_encoding;
+        p.expires = params_.expires;
+        p.forbid_overwrite = params_.forbid_overwrite;
+        p.storage_class = params_.storage_class;
+        p.tagging = params_.tagging;
+        p.user_metadata = params_.user_metadata;
+        p.extra_headers = params_.extra_headers;
+        auto add = [&p](const char* name, const std::string& value) {
+            if (!value.empty())
+                p.extra_headers.add(name, value);
+        };
+        add("x-oss-server-side-encryption", params_.server_side_encryption);
+        add("x-oss-server-side-data-encryption", params_.server_side_data_encryption);
+        add("x-oss-server-side-encryption-key-id", params_.server_side_encryption_key_id);
+        add("x-oss-request-payer", params_.request_payer);
+        return p;
+    }
+
+    asio::awaitable<std::error_code> put_whole(std::uint64_t total) {
+        result_.parts = 0;
+        result_.part_size = total;
+        put_object_result put;
+        std::optional<std::uint64_t> sent;
+        diagnostics d;
+        auto ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
+            auto p = put_params();
+            auto body = source_.part(0, total);
+            put_object_options o;
+            auto crc = attach(body, p, o);
+            sent = o.crc64;
+            if (options_.content_md5)
+                p.content_md5 = co_await md5_of(body);
+            auto [e, r] = co_await async_put_object(
+                client_, p, o, d, asio::experimental::as_tuple(asio::use_awaitable));
+            if (crc)
+                sent = crc->sent_crc64();
+            put = std::move(r);
+            co_return e;
+        });
+        if (ec) {
+            fail("PutObject", d);
+            co_return ec;
+        }
+        result_.etag = put.etag;
+        result_.crc64 = sent.value_or(0);
+        progress_.bytes_done = total;
+        if (put.crc64) { // the op compared it with the bytes sent
+            result_.verified = true;
+        } else if (auto vec = co_await verify_with_head(total, sent)) {
+            co_return vec;
+        }
+        report_progress(true);
+        co_return std::error_code{};
+    }
+
+    // --- Multipart ---------------------------------------------------------------------------
+
+    asio::awaitable<std::error_code> multipart(std::uint64_t total, std::uint64_t part_size) {
+        // Initiate.
+        initiate_result init;
+        diagnostics d;
+        auto ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
+            const initiate_params& ip = params_;
+            auto [e, r] = co_await async_initiate_upload(
+                client_, ip, d, asio::experimental::as_tuple(asio::use_awaitable));
+            init = std::move(r);
+            co_return e;
+        });
+        if (ec) {
+            fail("InitiateMultipartUpload", d);
+            co_return ec;
+        }
+        result_.upload_id = init.upload_id;
+
+        // The window: at most W parts in flight, each a coroutine of its own with a cancellation
+        // signal; a finished part queues its outcome in `finished` and wakes this coroutine by
+        // cancelling `wake` (a timer used as an event: its completion is always posted, so a
+        // part's coroutine has unwound before its signal is destroyed here). Not an
+        // experimental::channel: Asio 1.22's buffered channel refuses every try_send after a
+        // cancelled receive (it leaves the send state at "block"), which lost outcomes.
+        const unsigned n = result_.parts;
+        std::vector<upload_part_outcome> outcomes(n);
+        std::deque<upload_part_outcome> finished;
+        timer_type wake(strand_);
+        std::vector<std::unique_ptr<asio::cancellation_signal>> signals(n);
+        unsigned next = 0, in_flight = 0;
+        std::error_code first;
+        bool caller_cancel = false;
+        auto stop_parts = [&signals] {
+            for (auto& s : signals)
+                if (s)
+                    s->emit(asio::cancellation_type::terminal);
+        };
+        while (in_flight > 0 || (!first && next < n)) {
+            while (!first && next < n && in_flight < options_.parallel) {
+                const unsigned index = next++;
+                ++in_flight;
+                signals[index] = std::make_unique<asio::cancellation_signal>();
+                const std::uint64_t offset = std::uint64_t{index} * part_size;
+                const std::uint64_t length = std::min(part_size, total - offset);
+                asio::co_spawn(
+                    strand_, part(static_cast<int>(index + 1), offset, length),
+                    asio::bind_cancellation_slot(
+                        signals[index]->slot(),
+                        asio::bind_executor(strand_, [&finished, &wake](std::exception_ptr e,
+                                                                        upload_part_outcome o) {
+                            if (e && !o.ec)
+                                o.ec = make_error_code(errc::invalid_argument);
+                            finished.push_back(std::move(o));
+                            wake.cancel();
+                        })));
+            }
+            if (finished.empty()) {
+                wake.expires_at(timer_type::time_point::max());
+                co_await wake.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            }
+            if (!caller_cancel && co_await caller_cancelled()) {
+                // The caller cancelled the upload: stop every part, then clean up below.
+                caller_cancel = true;
+                if (!first)
+                    first = asio::error::operation_aborted;
+                stop_parts();
+                co_await asio::this_coro::reset_cancellation_state();
+            }
+            if (finished.empty())
+                continue;
+            upload_part_outcome o = std::move(finished.front());
+            finished.pop_front();
+            --in_flight;
+            const auto index = static_cast<unsigned>(o.number - 1);
+            signals[index].reset();
+            if (o.ec) {
+                if (!first) { // the first fatal error wins; the others are cancelled
+                    first = o.ec;
+                    fail("UploadPart " + std::to_string(o.number), o.diag);
+                    stop_parts();
+                }
+                continue;
+            }
+            const std::uint64_t length =
+                std::min(part_size, total - std::uint64_t{index} * part_size);
+            progress_.bytes_done += length;
+            ++progress_.parts_done;
+            report_progress(false);
+            outcomes[index] = std::move(o);
+        }
+        if (first) {
+            if (caller_cancel)
+                fail("cancelled", diagnostics{});
+            co_await abort_upload();
+            co_return first;
+        }
+
+        // The whole object's CRC-64: the parts' combined in number order.
+        crc64_state whole;
+        for (unsigned i = 0; i < n; ++i) {
+            const std::uint64_t length = std::min(part_size, total - std::uint64_t{i} * part_size);
+            whole.append(outcomes[i].crc64, length);
+        }
+        result_.crc64 = whole.value();
+
+        // Complete (a lost reply retried: NoSuchUpload then means "maybe done": HEAD decides).
+        complete_params cp;
+        cp.bucket = params_.bucket;
+        cp.key = params_.key;
+        cp.upload_id = result_.upload_id;
+        cp.request_payer = params_.request_payer;
+        cp.complete_all = options_.complete_all;
+        if (!cp.complete_all)
+            for (unsigned i = 0; i < n; ++i)
+                cp.parts.push_back(completed_part{static_cast<int>(i + 1), outcomes[i].etag});
+        complete_options co;
+        co.expected_crc64 = whole.value();
+        complete_result done_result;
+        unsigned attempts = 0;
+        // A CRC-64 mismatch is final here: the object exists, with other bytes than the parts'.
+        ec = co_await with_retries(
+            [&]() -> asio::awaitable<std::error_code> {
+                ++attempts;
+                auto [e, r] = co_await async_complete_upload(
+                    client_, cp, co, d, asio::experimental::as_tuple(asio::use_awaitable));
+                done_result = std::move(r);
+                co_return e;
+            },
+            [](const std::error_code& e) { return e == errc::crc_mismatch; });
+        if (ec == service_errc::no_such_upload && attempts > 1) {
+            // An earlier attempt may have completed the object and its reply been lost.
+            result_.etag.clear();
+            if (auto vec = co_await verify_with_head(total, whole.value());
+                !vec && result_.verified)
+                co_return std::error_code{};
+        }
+        if (ec) {
+            fail("CompleteMultipartUpload", d);
+            if (ec != errc::crc_mismatch) // a mismatch means the object exists, but wrong
+                co_await abort_upload();
+            co_return ec;
+        }
+        result_.etag = done_result.etag;
+        if (done_result.crc64) { // compared with `whole` by the op
+            result_.verified = true;
+        } else if (auto vec = co_await verify_with_head(total, whole.value())) {
+            co_return vec;
+        }
+        report_progress(true);
+        co_return std::error_code{};
+    }
+
+    /// One part, with retries; never throws past the window.
+    asio::awaitable<upload_part_outcome> part(int number, std::uint64_t offset,
+                                              std::uint64_t length) {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        upload_part_outcome out;
+        out.number = number;
+        out.ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
+            auto body = source_.part(offset, length);
+            upload_part_params p;
+            p.bucket = params_.bucket;
+            p.key = params_.key;
+            p.upload_id = result_.upload_id;
+            p.part_number = number;
+            p.request_payer = params_.request_payer;
+            upload_part_options o;
+            auto crc = attach(body, p, o);
+            if (options_.content_md5)
+                p.content_md5 = co_await md5_of(body);
+            auto [e, r] = co_await async_upload_part(
+                client_, p, o, out.diag, asio::experimental::as_tuple(asio::use_awaitable));
+            if (!e) {
+                out.etag = r.etag;
+                out.crc_from_server = r.crc64.has_value();
+                out.crc64 = crc ? crc->sent_crc64().value_or(0) : *o.crc64;
+            }
+            co_return e;
+        });
+        co_return out;
+    }
+
+    /// Puts `body` into the request parameters `p`: a view (its CRC-64 computed now, into
+    /// `o.crc64`), or a source wrapped in a `crc64_body` (returned: it learns the CRC-64 of
+    /// what it sends).
+    template <class Params, class Options>
+    static std::shared_ptr<crc64_body> attach(const part_body& body, Params& p, Options& o) {
+        if (!body.source) {
+            p.data = body.data;
+            o.crc64 = crc64(body.data);
+            return nullptr;
+        }
+        auto crc = std::make_shared<crc64_body>(body.source);
+        p.source = crc;
+        return crc;
+    }
+
+    /// The base64 MD5 of a part body (for a source: one pass on the file executor).
+    asio::awaitable<std::string> md5_of(const part_body& body) {
+        if (!body.source) {
+            co_return crypto::base64_encode(crypto::md5(std::string_view(
+                reinterpret_cast<const char*>(body.data.data()), body.data.size())));
+        }
+        // The pass runs on the file executor. The closure is a named variable: g++ 12 destroys
+        // a temporary with a non-trivial destructor inside a co_await operand twice (here: the
+        // captured shared_ptr, a use-after-free that ASan caught).
+        auto pass = [source = body.source]() -> asio::awaitable<std::string> {
+            crypto::md5_hasher md5;
+            if (auto ec = source->rewind())
+                throw std::system_error(ec);
+            for (;;) {
+                auto [ec, chunk] = co_await read_chunk(*source);
+                if (ec)
+                    throw std::system_error(ec);
+                if (chunk.empty())
+                    break;
+                md5.update(chunk);
+            }
+            const auto digest = md5.finish();
+            co_return crypto::base64_encode(
+                std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+        };
+        auto on_reader =
+            asio::co_spawn(default_file_executor(), std::move(pass), asio::use_awaitable);
+        co_return co_await std::move(on_reader);
+    }
+
+    /// Awaits one chunk of a body source.
+    static auto read_chunk(http::body_source& source) {
+        auto token = asio::experimental::as_tuple(asio::use_awaitable);
+        return asio::async_initiate<decltype(token), void(std::error_code, std::string)>(
+            [&source](auto handler) {
+                source.async_read_chunk([h = std::move(handler)](
+                                            std::error_code ec,
+                                            std::span<const std::byte> chunk) mutable {
+                    std::string bytes(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+                    auto ex = asio::get_associated_executor(h);
+                    asio::post(ex, [h = std::move(h), ec, b = std::move(bytes)]() mutable {
+                        h(ec, std::move(b));
+                    });
+                });
+            },
+            token);
+    }
+
+    /// HeadObject decides: size must be `total` and, when both are known, the CRC-64 `crc`.
+    /// Sets `verified` (and `etag` when unknown). Errors: the HEAD's, size_mismatch,
+    /// crc_mismatch.
+    asio::awaitable<std::error_code> verify_with_head(std::uint64_t total,
+                                                      std::optional<std::uint64_t> crc) {
+        head_object_params hp;
+        hp.bucket = params_.bucket;
+        hp.key = params_.key;
+        object_meta meta;
+        diagnostics d;
+        auto ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
+            auto [e, m] = co_await async_head_object(
+                client_, hp, d, asio::experimental::as_tuple(asio::use_awaitable));
+            meta = std::move(m);
+            co_return e;
+        });
+        if (!ec && meta.size != total)
+            ec = errc::size_mismatch;
+        if (!ec && meta.crc64 && crc && *meta.crc64 != *crc)
+            ec = errc::crc_mismatch;
+        if (ec) {
+            fail("HeadObject (verifying the object)", d);
+            co_return ec;
+        }
+        if (result_.etag.empty())
+            result_.etag = meta.etag;
+        result_.verified = meta.crc64.has_value() && crc.has_value();
+        co_return std::error_code{};
+    }
+
+    /// Aborts the upload (unless asked to keep it) on a path the caller's cancellation cannot
+    /// reach: its own empty cancellation slot.
+    asio::awaitable<void> abort_upload() {
+        if (options_.keep_upload_on_failure || result_.upload_id.empty())
+            co_return;
+        abort_params ap;
+        ap.bucket = params_.bucket;
+        ap.key = params_.key;
+        ap.upload_id = result_.upload_id;
+        ap.request_payer = params_.request_payer;
+        co_await asio::this_coro::reset_cancellation_state();
+        for (unsigned attempt = 1; attempt <= 3; ++attempt) {
+            diagnostics d;
+            auto [ec, r] = co_await async_abort_upload(
+                client_, ap, d,
+                asio::bind_cancellation_slot(asio::cancellation_slot(),
+                                             asio::experimental::as_tuple(asio::use_awaitable)));
+            if (!ec || ec == service_errc::no_such_upload) {
+                result_.aborted = true;
+                co_return;
+            }
+            if (!is_retryable(ec))
+                co_return;
+        }
+    }
+
+    Client& client_;
+    Source source_;
+    upload_params params_;
+    upload_options options_;
+    executor_type strand_;
+    upload_result result_;
+    upload_progress progress_;
+    std::chrono::steady_clock::time_point last_progress_{};
+};
+
+} // namespace detail
+
+/// Uploads `source` (a `part_source`: `file_source`, `memory_source`) to `params.bucket` /
+/// `params.key` as one object, and completes with what it did.
+///
+/// Plan: the part size is `choose_part_size(size, options.part_size)`; an object of at most one
+/// part is sent with one PutObject; else InitiateMultipartUpload, then at most
+/// `options.parallel` UploadParts in flight (a file part is streamed from the file in chunks:
+/// memory is bounded by the window, not by the part size), each checked against its reply's
+/// CRC-64 and retried per `options.retry`; then CompleteMultipartUpload with the sorted part
+/// list (or complete-all), whose reply's CRC-64 must equal the parts' combined CRC-64. Without
+/// a CRC-64 in the reply, HeadObject decides (size, and CRC-64 when it has one);
+/// `result.verified` says whether the server vouched for the object's bytes. A Complete whose
+/// reply was lost and whose retry says NoSuchUpload is settled by HeadObject too.
+///
+/// Completion signature: `void(std::error_code, upload_result)`. On failure the error is the
+/// first fatal one (a part's, Initiate's, Complete's, the verification's: `errc::crc_mismatch`,
+/// `errc::size_mismatch`), `result.failed_step` and `result.diag` say where and what the server
+/// said; the other parts are cancelled and the upload is aborted (unless
+/// `options.keep_upload_on_failure`), `result.aborted` says whether that worked. The handler
+/// is called exactly once.
+///
+/// Cancellation: terminal cancellation through the token's associated cancellation slot stops
+/// every part in flight and aborts the upload the same way (the abort itself cannot be
+/// cancelled); completes with `asio::error::operation_aborted`.
+///
+/// Threading: the upload runs on a strand of the client's executor; the io_context may run on
+/// several threads. `options.on_progress` is called on that strand.
+///
+/// Lifetimes: `source`, `params` and `options` are moved into the operation; `client` must
+/// outlive it. A `memory_source`'s bytes must stay alive and unchanged until completion.
+template <class Transport, class Credentials, part_source Source,
+          asio::completion_token_for<void(std::error_code, upload_result)> Token>
+auto async_upload(basic_client<Transport, Credentials>& client, Source source, upload_params params,
+                  upload_options options, Token&& token) {
+    static_assert(std::is_convertible_v<typename Transport::executor_type, asio::any_io_executor>,
+                  "ossmp::async_upload needs a transport whose executor converts to "
+                  "asio::any_io_executor");
+    using client_type = basic_client<Transport, Credentials>;
+    using uploader_type = detail::uploader<client_type, Source>;
+    return asio::async_initiate<Token, void(std::error_code, upload_result)>(
+        [&client](auto handler, Source src, upload_params p, upload_options o) {
+            auto strand = asio::make_strand(asio::any_io_executor(client.get_executor()));
+            auto up = std::make_shared<uploader_type>(client, std::move(src), std::move(p),
+                                                      std::move(o), strand);
+            auto slot = asio::get_associated_cancellation_slot(handler);
+            auto ex = asio::get_associated_executor(handler, client.get_executor());
+            // Completes through the handler's executor, with the handler's cancellation slot
+            // wired to the coroutine.
+            asio::co_spawn(
+                strand, [up]() { return up->run(); },
+                asio::bind_cancellation_slot(
+                    slot, asio::bind_executor(
+                              ex, [h = std::move(handler),
+                                   up](std::exception_ptr e,
+                                       std::pair<std::error_code, upload_result> r) mutable {
+                                  if (e && !r.first)
+                                      r.first = make_error_code(errc::invalid_argument);
+                                  std::move(h)(r.first, std::move(r.second));
+                              })));
+        },
+        token, std::move(source), std::move(params), std::move(options));
+}
+
+/// `async_upload` with default options.
+template <class Transport, class Credentials, part_source Source,
+          asio::completion_token_for<void(std::error_code, upload_result)> Token>
+auto async_upload(basic_client<Transport, Credentials>& client, Source source, upload_params params,
+                  Token&& token) {
+    return async_upload(client, std::move(source), std::move(params), upload_options{},
+                        std::forward<Token>(token));
+}
+
+} // namespace ossmp

@@ -1,0 +1,474 @@
+// async_upload against the scripted transport playing a small OSS: a 7-part upload, the n-th
+// round trip failing (retryable and fatal) for every n, cancellation at every round trip, the
+// window bound, progress, the lost Complete reply, a Complete without CRC-64 (HEAD decides), an
+// empty complete-all object, single PutObjects, and every completion token.
+#include "ossmp/client.hpp"
+#include "ossmp/crc64.hpp"
+#include "ossmp/upload.hpp"
+
+#include "support/fake_transport.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <future>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using ossmp::errc;
+using ossmp::service_errc;
+using ossmp::test::fake_transport;
+using client_type = ossmp::basic_client<fake_transport, ossmp::static_credentials_provider>;
+namespace http = ossmp::http;
+
+std::string pattern(std::size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    std::uint32_t x = seed;
+    for (auto& c : s) {
+        x = x * 1664525u + 1013904223u;
+        c = static_cast<char>(x >> 24);
+    }
+    return s;
+}
+
+std::span<const std::byte> bytes_of(std::string_view s) {
+    return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+http::response reply(unsigned status, std::string body = {},
+                     std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http::response r;
+    r.status = status;
+    r.body = std::move(body);
+    for (auto& [n, v] : headers)
+        r.headers.add(n, v);
+    return r;
+}
+
+http::response error_reply(unsigned status, std::string_view code) {
+    return reply(status, "<Error><Code>" + std::string(code) +
+                             "</Code><Message>m</Message><RequestId>R</RequestId></Error>");
+}
+
+// A small OSS behind the fake transport: it keeps parts, completes objects, answers HEAD.
+struct fake_oss {
+    std::map<int, std::string> parts;
+    std::optional<std::string> object;
+    bool upload_alive = false;
+    bool complete_sends_crc = true;
+    bool complete_all_builds_empty = false; // like an emulator that once got it wrong
+    int inits = 0, completes = 0, aborts = 0, heads = 0, puts = 0;
+    std::size_t max_in_flight = 0;
+    fake_transport* transport = nullptr;
+
+    fake_transport::outcome operator()(const http::request& req) {
+        max_in_flight = std::max(max_in_flight, transport->round_trips() - transport->completed());
+        const std::string body(req.body()); // drained first when it was streamed
+        const bool has_upload = req.query_value("uploadId").has_value();
+        if (req.method == http::verb::post && req.query_value("uploads")) {
+            ++inits;
+            upload_alive = true;
+            parts.clear();
+            return reply(200, "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
+                              "<UploadId>UP</UploadId></InitiateMultipartUploadResult>");
+        }
+        if (req.method == http::verb::put && req.query_value("partNumber")) {
+            if (!upload_alive)
+                return error_reply(404, "NoSuchUpload");
+            const int n = std::stoi(std::string(*req.query_value("partNumber")));
+            parts[n] = body;
+            return reply(200, {},
+                         {{"ETag", "\"E" + std::to_string(n) + "\""},
+                          {"x-oss-hash-crc64ecma", std::to_string(ossmp::crc64(body))}});
+        }
+        if (req.method == http::verb::post && has_upload) {
+            ++completes;
+            if (!upload_alive)
+                return error_reply(404, "NoSuchUpload");
+            std::string whole;
+            for (auto& [n, p] : parts)
+                whole += p;
+            if (complete_all_builds_empty && req.headers.contains("x-oss-complete-all"))
+                whole.clear();
+            object = whole;
+            upload_alive = false;
+            std::vector<std::pair<std::string, std::string>> h{{"ETag", "\"W-7\""}};
+            if (complete_sends_crc)
+                h.emplace_back("x-oss-hash-crc64ecma", std::to_string(ossmp::crc64(whole)));
+            return reply(200,
+                         "<CompleteMultipartUploadResult><Location>l</Location><Bucket>b"
+                         "</Bucket><Key>k</Key><ETag>\"W-7\"</ETag>"
+                         "</CompleteMultipartUploadResult>",
+                         h);
+        }
+        if (req.method == http::verb::delete_ && has_upload) {
+            ++aborts;
+            const bool was = upload_alive;
+            upload_alive = false;
+            return was ? reply(204) : error_reply(404, "NoSuchUpload");
+        }
+        if (req.method == http::verb::head) {
+            ++heads;
+            if (!object)
+                return reply(404);
+            return reply(200, {},
+                         {{"Content-Length", std::to_string(object->size())},
+                          {"ETag", "\"W-7\""},
+                          {"x-oss-hash-crc64ecma", std::to_string(ossmp::crc64(*object))}});
+        }
+        if (req.method == http::verb::put) {
+            ++puts;
+            object = body;
+            return reply(
+                200, {},
+                {{"ETag", "\"P\""}, {"x-oss-hash-crc64ecma", std::to_string(ossmp::crc64(body))}});
+        }
+        return reply(400);
+    }
+};
+
+struct fixture {
+    asio::io_context ctx;
+    fake_transport transport{ctx};
+    client_type client;
+    fake_oss oss;
+
+    fixture() : client(transport, options(), ossmp::static_credentials_provider("ak", "sk")) {
+        oss.transport = &transport;
+        transport.set_responder([this](const http::request& r) { return oss(r); });
+    }
+    static ossmp::client_options options() {
+        ossmp::client_options o;
+        o.endpoint = "https://oss-cn-hangzhou.aliyuncs.com";
+        return o;
+    }
+};
+
+ossmp::upload_params object_params() {
+    ossmp::upload_params p;
+    p.bucket = "bucket";
+    p.key = "big/object";
+    return p;
+}
+
+// 7 parts of 100 KiB (the last one shorter).
+constexpr std::size_t part = 100 * 1024;
+const std::string seven = pattern(6 * part + 5000, 7);
+
+ossmp::upload_options fast_options() {
+    ossmp::upload_options o;
+    o.part_size = part;
+    o.parallel = 3;
+    o.retry.base_delay = 1ms;
+    o.retry.max_delay = 2ms;
+    return o;
+}
+
+struct outcome {
+    int calls = 0;
+    std::error_code ec;
+    ossmp::upload_result result;
+};
+
+outcome run_upload(fixture& f, std::string_view data, ossmp::upload_options o,
+                   asio::cancellation_slot slot = {}) {
+    outcome out;
+    ossmp::async_upload(
+        f.client, ossmp::memory_source(bytes_of(data)), object_params(), std::move(o),
+        asio::bind_cancellation_slot(slot, [&](std::error_code ec, ossmp::upload_result r) {
+            ++out.calls;
+            out.ec = ec;
+            out.result = std::move(r);
+        }));
+    f.ctx.run();
+    f.ctx.restart();
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("async_upload: 7 parts, a window of 3, the object verified", "[upload]") {
+    fixture f;
+    f.transport.set_delay(2ms); // round trips overlap
+    std::vector<std::uint64_t> seen;
+    auto o = fast_options();
+    o.progress_interval = 0ms;
+    o.on_progress = [&](const ossmp::upload_progress& p) {
+        seen.push_back(p.bytes_done);
+    };
+    auto r = run_upload(f, seven, o);
+    REQUIRE(r.calls == 1);
+    CHECK_FALSE(r.ec);
+    CHECK(r.result.parts == 7);
+    CHECK(r.result.part_size == part);
+    CHECK(r.result.size == seven.size());
+    CHECK(r.result.crc64 == ossmp::crc64(seven));
+    CHECK(r.result.verified);
+    CHECK(r.result.upload_id == "UP");
+    CHECK(r.result.etag == "\"W-7\"");
+    REQUIRE(f.oss.object);
+    CHECK(*f.oss.object == seven);
+    CHECK(f.oss.max_in_flight <= 3);
+    CHECK(f.oss.max_in_flight >= 2);
+    REQUIRE_FALSE(seen.empty());
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+    CHECK(seen.back() == seven.size());
+}
+
+TEST_CASE("async_upload: the n-th round trip fails, for every n", "[upload]") {
+    // Round trips without failures: Initiate, 7 parts, Complete = 9.
+    for (std::size_t n = 1; n <= 9; ++n) {
+        DYNAMIC_SECTION("a retryable failure at round trip " << n) {
+            fixture f;
+            f.transport.fail_nth(n, make_error_code(errc::timeout));
+            auto o = fast_options();
+            std::vector<std::uint64_t> seen;
+            o.progress_interval = 0ms;
+            o.on_progress = [&](const ossmp::upload_progress& p) {
+                seen.push_back(p.bytes_done);
+            };
+            auto r = run_upload(f, seven, o);
+            REQUIRE(r.calls == 1);
+            CHECK_FALSE(r.ec);
+            CHECK(std::is_sorted(seen.begin(), seen.end())); // never back under retries
+            REQUIRE_FALSE(seen.empty());
+            CHECK(seen.back() == seven.size());
+            REQUIRE(f.oss.object);
+            CHECK(*f.oss.object == seven);
+            CHECK(r.result.verified);
+            CHECK(f.oss.aborts == 0);
+        }
+        DYNAMIC_SECTION("a fatal failure at round trip " << n) {
+            fixture f;
+            f.transport.fail_nth(n, make_error_code(service_errc::access_denied));
+            auto r = run_upload(f, seven, fast_options());
+            REQUIRE(r.calls == 1);
+            CHECK(r.ec == service_errc::access_denied);
+            CHECK_FALSE(r.result.failed_step.empty());
+            CHECK_FALSE(f.oss.object);
+            if (n == 1) { // Initiate failed: nothing to abort
+                CHECK(f.oss.aborts == 0);
+                CHECK(r.result.upload_id.empty());
+            } else {
+                CHECK(f.oss.aborts == 1);
+                CHECK(r.result.aborted);
+                CHECK_FALSE(f.oss.upload_alive);
+            }
+        }
+    }
+}
+
+TEST_CASE("async_upload: terminal cancellation at every round trip aborts once", "[upload]") {
+    for (std::size_t k = 1; k <= 8; ++k) {
+        DYNAMIC_SECTION("cancelled once " << k << " round trips have started") {
+            fixture f;
+            f.transport.set_delay(1ms);
+            asio::cancellation_signal cancel;
+            outcome out;
+            ossmp::async_upload(f.client, ossmp::memory_source(bytes_of(seven)), object_params(),
+                                fast_options(),
+                                asio::bind_cancellation_slot(
+                                    cancel.slot(), [&](std::error_code ec, ossmp::upload_result r) {
+                                        ++out.calls;
+                                        out.ec = ec;
+                                        out.result = std::move(r);
+                                    }));
+            bool emitted = false;
+            for (int i = 0; i < 10000 && out.calls == 0; ++i) {
+                f.ctx.run_one_for(50ms);
+                if (!emitted && f.transport.round_trips() >= k) {
+                    cancel.emit(asio::cancellation_type::terminal);
+                    emitted = true;
+                }
+            }
+            f.ctx.run(); // whatever is left (the abort)
+            REQUIRE(out.calls == 1);
+            CHECK(out.ec == asio::error::operation_aborted);
+            CHECK_FALSE(f.oss.object);
+            if (out.result.upload_id.empty()) {
+                // Cancelled during Initiate: the client never learnt the upload's id (an
+                // orphan for the cleanup to find, as with any lost Initiate reply).
+                CHECK(k == 1);
+            } else {
+                CHECK(out.result.aborted);
+                CHECK_FALSE(f.oss.upload_alive);
+            }
+        }
+    }
+}
+
+TEST_CASE("async_upload: Complete's reply lost, its retry says NoSuchUpload: HEAD decides",
+          "[upload]") {
+    fixture f;
+    // The first Complete is round trip 9: the object is made, then its reply is lost.
+    f.transport.set_responder([&](const http::request& r) -> fake_transport::outcome {
+        auto out = f.oss(r);
+        if (r.method == http::verb::post && r.query_value("uploadId") && f.oss.completes == 1)
+            return make_error_code(errc::unexpected_eof);
+        return out;
+    });
+    auto r = run_upload(f, seven, fast_options());
+    REQUIRE(r.calls == 1);
+    CHECK_FALSE(r.ec);
+    CHECK(r.result.verified);
+    CHECK(f.oss.completes == 2);
+    CHECK(f.oss.heads == 1);
+}
+
+TEST_CASE("async_upload: without a CRC-64 in Complete's reply, HeadObject verifies", "[upload]") {
+    SECTION("the right object") {
+        fixture f;
+        f.oss.complete_sends_crc = false;
+        auto r = run_upload(f, seven, fast_options());
+        CHECK_FALSE(r.ec);
+        CHECK(r.result.verified);
+        CHECK(f.oss.heads == 1);
+    }
+    SECTION("an empty object for complete-all is caught") {
+        fixture f;
+        f.oss.complete_sends_crc = false;
+        f.oss.complete_all_builds_empty = true;
+        auto o = fast_options();
+        o.complete_all = true;
+        auto r = run_upload(f, seven, o);
+        CHECK(r.ec == errc::size_mismatch);
+        CHECK_FALSE(r.result.verified);
+        CHECK(r.result.failed_step.find("HeadObject") != std::string::npos);
+    }
+    SECTION("a wrong CRC-64 in Complete's reply is final") {
+        fixture f;
+        f.transport.set_responder([&](const http::request& r) -> fake_transport::outcome {
+            auto out = f.oss(r);
+            if (r.method == http::verb::post && r.query_value("uploadId")) {
+                auto& res = std::get<http::response>(out);
+                res.headers.set("x-oss-hash-crc64ecma", "12345");
+            }
+            return out;
+        });
+        auto r = run_upload(f, seven, fast_options());
+        CHECK(r.ec == errc::crc_mismatch);
+        CHECK(f.oss.completes == 1);
+    }
+}
+
+TEST_CASE("async_upload: small objects go in one PutObject", "[upload]") {
+    for (std::size_t size : {std::size_t{0}, std::size_t{1}, part - 1, part}) {
+        DYNAMIC_SECTION(size << " bytes") {
+            fixture f;
+            const std::string data = pattern(size, 3);
+            auto r = run_upload(f, data, fast_options());
+            CHECK_FALSE(r.ec);
+            CHECK(r.result.parts == 0);
+            CHECK(r.result.verified);
+            CHECK(f.oss.puts == 1);
+            CHECK(f.oss.inits == 0);
+            REQUIRE(f.oss.object);
+            CHECK(*f.oss.object == data);
+        }
+    }
+    SECTION("one byte over one part is a multipart upload of 2 parts") {
+        fixture f;
+        const std::string data = pattern(part + 1, 4);
+        auto r = run_upload(f, data, fast_options());
+        CHECK_FALSE(r.ec);
+        CHECK(r.result.parts == 2);
+        CHECK(*f.oss.object == data);
+    }
+}
+
+TEST_CASE("async_upload: use_awaitable, use_future and deferred", "[upload]") {
+    fixture f;
+    std::error_code ec1;
+    ossmp::upload_result r1;
+    asio::co_spawn(
+        f.ctx,
+        [&]() -> asio::awaitable<void> {
+            std::tie(ec1, r1) = co_await ossmp::async_upload(
+                f.client, ossmp::memory_source(bytes_of(seven)), object_params(), fast_options(),
+                asio::experimental::as_tuple(asio::use_awaitable));
+        },
+        asio::detached);
+    f.ctx.run();
+    f.ctx.restart();
+    CHECK_FALSE(ec1);
+    CHECK(r1.verified);
+
+    auto fut = ossmp::async_upload(f.client, ossmp::memory_source(bytes_of(seven)), object_params(),
+                                   fast_options(), asio::use_future);
+    f.ctx.run();
+    f.ctx.restart();
+    CHECK(fut.get().verified);
+
+    auto op = ossmp::async_upload(f.client, ossmp::memory_source(bytes_of(seven)), object_params(),
+                                  fast_options(), asio::experimental::deferred);
+    int calls = 0;
+    std::move(op)([&](std::error_code ec, ossmp::upload_result) {
+        ++calls;
+        CHECK_FALSE(ec);
+    });
+    f.ctx.run();
+    CHECK(calls == 1);
+}
+
+TEST_CASE("async_upload: a file source streams its parts from the file", "[upload]") {
+    char path[] = "/tmp/ossmp-upload-test-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, seven.data(), seven.size()) == static_cast<ssize_t>(seven.size()));
+    auto source = ossmp::file_source::open(path);
+    ::close(fd);
+    SECTION("the object is the file") {
+        fixture f;
+        auto o = fast_options();
+        o.content_md5 = true;
+        std::error_code ec;
+        ossmp::upload_result r;
+        ossmp::async_upload(f.client, source, object_params(), o,
+                            [&](std::error_code e, ossmp::upload_result res) {
+                                ec = e;
+                                r = std::move(res);
+                            });
+        f.ctx.run();
+        CHECK_FALSE(ec);
+        CHECK(r.verified);
+        CHECK(r.parts == 7);
+        REQUIRE(f.oss.object);
+        CHECK(*f.oss.object == seven);
+        for (const auto& rec : f.transport.requests())
+            if (rec.request.query_value("partNumber")) {
+                CHECK(rec.body_was_source); // streamed, not copied into memory first
+                CHECK(rec.request.headers.contains("Content-MD5"));
+            }
+    }
+    SECTION("a file that shrinks fails the upload and aborts it") {
+        REQUIRE(::truncate(path, static_cast<off_t>(3 * part)) == 0);
+        fixture f;
+        std::error_code ec;
+        ossmp::upload_result r;
+        ossmp::async_upload(f.client, source, object_params(), fast_options(),
+                            [&](std::error_code e, ossmp::upload_result res) {
+                                ec = e;
+                                r = std::move(res);
+                            });
+        f.ctx.run();
+        CHECK(ec == errc::source_changed);
+        CHECK(r.failed_step.rfind("UploadPart", 0) == 0);
+        CHECK(r.aborted);
+        CHECK_FALSE(f.oss.object);
+        CHECK(source.changed());
+    }
+    ::unlink(path);
+}
