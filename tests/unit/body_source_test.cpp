@@ -5,6 +5,7 @@
 #include "ossmp/client.hpp"
 #include "ossmp/crc64.hpp"
 #include "ossmp/file_body.hpp"
+#include "ossmp/http/serializer.hpp"
 #include "ossmp/ops/put_object.hpp"
 #include "ossmp/ops/upload_part.hpp"
 

@@ -518,7 +518,7 @@ public:
         const auto start = std::chrono::steady_clock::now();
         if (show) {
             o.progress_interval = std::chrono::milliseconds(tty ? 200 : 1000);
-            o.on_progress = [this, tty, start](const ossmp::upload_progress& pr) {
+            o.on_progress = [tty, start](const ossmp::upload_progress& pr) {
                 progress_line(pr, tty, start);
             };
         }
