@@ -3,6 +3,8 @@
 // code; a temporary directory; small file and text helpers.
 #pragma once
 
+#include "support/test_bytes.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -235,17 +237,6 @@ inline std::vector<std::string> lines_of(const std::string& s) {
     for (std::string l; std::getline(in, l);)
         out.push_back(l);
     return out;
-}
-
-/// `n` pseudo-random bytes from `seed`.
-inline std::string pattern(std::size_t n, unsigned seed) {
-    std::string s(n, '\0');
-    std::uint32_t x = seed;
-    for (auto& c : s) {
-        x = x * 1664525u + 1013904223u;
-        c = static_cast<char>(x >> 24);
-    }
-    return s;
 }
 
 inline std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {

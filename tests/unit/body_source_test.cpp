@@ -10,6 +10,7 @@
 #include "ossmp/ops/upload_part.hpp"
 
 #include "support/fake_transport.hpp"
+#include "support/test_bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -33,17 +34,8 @@ namespace {
 using namespace std::chrono_literals;
 using ossmp::errc;
 using ossmp::test::fake_transport;
+using ossmp::test::pattern;
 using client_type = ossmp::basic_client<fake_transport, ossmp::static_credentials_provider>;
-
-std::string pattern(std::size_t n, unsigned seed) {
-    std::string s(n, '\0');
-    std::uint32_t x = seed;
-    for (auto& c : s) {
-        x = x * 1664525u + 1013904223u;
-        c = static_cast<char>(x >> 24);
-    }
-    return s;
-}
 
 // A temporary file holding `data`, removed at the end.
 struct temp_file {

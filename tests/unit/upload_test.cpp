@@ -7,6 +7,7 @@
 #include "ossmp/upload.hpp"
 
 #include "support/fake_transport.hpp"
+#include "support/test_bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -30,23 +31,11 @@ namespace {
 using namespace std::chrono_literals;
 using ossmp::errc;
 using ossmp::service_errc;
+using ossmp::test::bytes_of;
 using ossmp::test::fake_transport;
+using ossmp::test::pattern;
 using client_type = ossmp::basic_client<fake_transport, ossmp::static_credentials_provider>;
 namespace http = ossmp::http;
-
-std::string pattern(std::size_t n, unsigned seed) {
-    std::string s(n, '\0');
-    std::uint32_t x = seed;
-    for (auto& c : s) {
-        x = x * 1664525u + 1013904223u;
-        c = static_cast<char>(x >> 24);
-    }
-    return s;
-}
-
-std::span<const std::byte> bytes_of(std::string_view s) {
-    return std::as_bytes(std::span<const char>(s.data(), s.size()));
-}
 
 http::response reply(unsigned status, std::string body = {},
                      std::vector<std::pair<std::string, std::string>> headers = {}) {

@@ -1,0 +1,28 @@
+// tests/support/test_bytes.hpp: reproducible test data shared by the unit and integration tests.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ossmp::test {
+
+/// `n` pseudo-random bytes from `seed`.
+inline std::string pattern(std::size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    std::uint32_t x = seed;
+    for (auto& c : s) {
+        x = x * 1664525u + 1013904223u;
+        c = static_cast<char>(x >> 24);
+    }
+    return s;
+}
+
+/// The bytes of `s` as a span of std::byte (what the library's body views take).
+inline std::span<const std::byte> bytes_of(std::string_view s) {
+    return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+} // namespace ossmp::test
