@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <system_error>
 #include <thread>
@@ -29,6 +30,50 @@ inline asio::thread_pool::executor_type default_file_executor() {
     static asio::thread_pool pool(2);
     return pool.get_executor();
 }
+
+namespace detail {
+
+/// A process-wide free list of chunk buffers. A file body takes one at its first read and gives
+/// it back when it is destroyed, so that the parts of an upload do not each allocate, zero and
+/// fault in a fresh buffer (measured: 14% of an upload's CPU was `memset` of new 1 MiB chunk
+/// buffers, with page faults under it). Keeps at most `max_idle` idle buffers. Thread-safe.
+class chunk_buffer_pool {
+public:
+    using buffer = std::unique_ptr<std::byte[]>;
+    static constexpr std::size_t max_idle = 16;
+
+    /// The pool (never destroyed: bodies may outlive static destruction in detached work).
+    static chunk_buffer_pool& instance() {
+        static chunk_buffer_pool* pool = new chunk_buffer_pool;
+        return *pool;
+    }
+    /// A buffer of `size` bytes, not initialised. Throws `std::bad_alloc`.
+    buffer take(std::size_t size) {
+        {
+            std::lock_guard lock(mutex_);
+            for (auto it = idle_.begin(); it != idle_.end(); ++it)
+                if (it->second == size) {
+                    buffer b = std::move(it->first);
+                    idle_.erase(it);
+                    return b;
+                }
+        }
+        return std::make_unique_for_overwrite<std::byte[]>(size);
+    }
+    /// Gives back a buffer of `size` bytes (freed when the pool is full).
+    void give(buffer b, std::size_t size) noexcept {
+        std::lock_guard lock(mutex_);
+        if (b && idle_.size() < max_idle) // capacity reserved: never allocates
+            idle_.emplace_back(std::move(b), size);
+    }
+
+private:
+    chunk_buffer_pool() { idle_.reserve(max_idle); }
+    std::mutex mutex_;
+    std::vector<std::pair<buffer, std::size_t>> idle_;
+};
+
+} // namespace detail
 
 /// Settings of a `file_body`.
 struct file_body_options {
@@ -47,7 +92,8 @@ struct file_body_options {
 /// operation's business (`async_upload_part` computes it on the chunks).
 ///
 /// Make it with `std::make_shared` (it keeps itself alive while a read runs). The descriptor
-/// is duplicated: the caller may close its own at once. Memory: one chunk buffer.
+/// is duplicated: the caller may close its own at once. Memory: one chunk buffer, taken from a
+/// process-wide pool at the first read and given back when the body is destroyed.
 template <class Executor = asio::thread_pool::executor_type>
 class basic_file_body final : public http::body_source,
                               public std::enable_shared_from_this<basic_file_body<Executor>> {
@@ -56,14 +102,18 @@ public:
     basic_file_body(int fd, std::uint64_t offset, std::uint64_t length, Executor reader,
                     file_body_options options = {})
         : fd_(::fcntl(fd, F_DUPFD_CLOEXEC, 0)), offset_(offset), length_(length),
-          reader_(std::move(reader)), buffer_(static_cast<std::size_t>(std::min<std::uint64_t>(
-                                          std::max<std::size_t>(options.chunk_size, 1), length))) {
+          reader_(std::move(reader)),
+          buffer_size_(static_cast<std::size_t>(std::min<std::uint64_t>(
+              std::max<std::size_t>(options.chunk_size, 1), std::max<std::uint64_t>(length, 1)))) {
         if (fd_ < 0)
             throw std::system_error(errno, std::generic_category(), "file_body: dup");
     }
     basic_file_body(const basic_file_body&) = delete;
     basic_file_body& operator=(const basic_file_body&) = delete;
-    ~basic_file_body() override { ::close(fd_); }
+    ~basic_file_body() override {
+        ::close(fd_);
+        detail::chunk_buffer_pool::instance().give(std::move(buffer_), buffer_size_);
+    }
 
     std::uint64_t size() const noexcept override { return length_; }
 
@@ -85,11 +135,18 @@ public:
 
 private:
     void read(chunk_handler handler) {
+        if (!buffer_) {
+            try {
+                buffer_ = detail::chunk_buffer_pool::instance().take(buffer_size_);
+            } catch (const std::bad_alloc&) {
+                return handler(std::make_error_code(std::errc::not_enough_memory), {});
+            }
+        }
         const auto n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), length_ - position_));
+            static_cast<std::size_t>(std::min<std::uint64_t>(buffer_size_, length_ - position_));
         std::size_t done = 0;
         while (done < n) {
-            const ssize_t r = ::pread(fd_, buffer_.data() + done, n - done,
+            const ssize_t r = ::pread(fd_, buffer_.get() + done, n - done,
                                       static_cast<off_t>(offset_ + position_ + done));
             if (r < 0 && errno == EINTR)
                 continue;
@@ -100,14 +157,15 @@ private:
             done += static_cast<std::size_t>(r);
         }
         position_ += n;
-        handler(std::error_code{}, std::span<const std::byte>(buffer_.data(), n));
+        handler(std::error_code{}, std::span<const std::byte>(buffer_.get(), n));
     }
 
     int fd_;
     std::uint64_t offset_;
     std::uint64_t length_;
     Executor reader_;
-    std::vector<std::byte> buffer_;
+    std::size_t buffer_size_;
+    detail::chunk_buffer_pool::buffer buffer_; // from the pool at the first read
     std::uint64_t position_ = 0;
 };
 

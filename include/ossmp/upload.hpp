@@ -40,11 +40,13 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -147,6 +149,36 @@ private:
     struct stat stat_ {};
 };
 
+/// An Asio async read stream of unknown length: a pipe or stdin (`asio::posix::
+/// stream_descriptor`), a socket, anything with `async_read_some`. Each part is read whole
+/// into one of at most W+1 part buffers (a stream cannot be read again for a retry), so memory
+/// is (W+1) x the part size (`stream_part_size`, from `upload_options::part_size` and
+/// `expected_size`). A stream that ends within the first part goes in one PutObject.
+///
+/// The stream is not owned: it must outlive the upload, and nothing else may read it
+/// meanwhile. The upload reads it to its end (or to the first error, or until it fails or is
+/// cancelled: then the read in progress is cancelled through its cancellation slot).
+template <class AsyncReadStream>
+class stream_source {
+public:
+    explicit stream_source(AsyncReadStream& stream) noexcept : stream_(&stream) {}
+    AsyncReadStream& stream() const noexcept { return *stream_; }
+
+private:
+    AsyncReadStream* stream_;
+};
+
+template <class S>
+struct is_stream_source : std::false_type {};
+template <class T>
+struct is_stream_source<stream_source<T>> : std::true_type {};
+template <class S>
+inline constexpr bool is_stream_source_v = is_stream_source<S>::value;
+
+/// What `async_upload` uploads: a `part_source` (known size) or a `stream_source`.
+template <class S>
+concept upload_source = part_source<S> || is_stream_source_v<S>;
+
 static_assert(part_source<memory_source>);
 static_assert(part_source<file_source>);
 
@@ -160,9 +192,11 @@ struct upload_params : initiate_params {};
 /// Bytes acknowledged by the server so far (whole parts), and the total.
 struct upload_progress {
     std::uint64_t bytes_done = 0;
-    std::uint64_t total = 0;
+    std::uint64_t total = 0; ///< when `total_known`
     unsigned parts_done = 0;
-    unsigned parts = 0; ///< 0 for a single PutObject
+    unsigned parts = 0; ///< 0 for a single PutObject, and for a stream until its end
+    /// False for a stream source until its end was read (then `total` is its size).
+    bool total_known = true;
 };
 
 /// How `async_upload` works.
@@ -170,6 +204,9 @@ struct upload_options {
     /// The preferred part size; `choose_part_size` raises it so the object fits in 10,000
     /// parts (100 KiB..5 GiB). An object of at most one part goes in one PutObject.
     std::uint64_t part_size = 8ull << 20;
+    /// For a `stream_source`: the size the stream is expected to have (0: unknown). Its parts
+    /// are sized for it and grow past it (`stream_part_size`); it is not a limit.
+    std::uint64_t expected_size = 0;
     /// Parts in flight at most (W); 0 is taken as 1.
     unsigned parallel = 4;
     /// Retries of every request (parts, Initiate, Complete, the verification HeadObject, the
@@ -193,7 +230,7 @@ struct upload_result {
     std::uint64_t crc64 = 0; ///< the whole object's CRC-64 (parts combined)
     std::uint64_t size = 0;  ///< bytes uploaded
     unsigned parts = 0;      ///< parts (0: one PutObject)
-    std::uint64_t part_size = 0;
+    std::uint64_t part_size = 0; ///< the first part's (a stream's later parts may be larger)
     std::string upload_id; ///< the multipart upload's id (also on failure, when made)
     /// True when the server confirmed the object's CRC-64 (Complete's or PutObject's header,
     /// or HeadObject's). False means the object exists but nothing vouched for its bytes.
@@ -208,6 +245,7 @@ namespace detail {
 /// One part's outcome.
 struct upload_part_outcome {
     int number = 0;
+    std::uint64_t length = 0;
     std::error_code ec;
     std::string etag;
     std::uint64_t crc64 = 0;
@@ -304,22 +342,33 @@ private:
     }
 
     asio::awaitable<std::error_code> run_inner() {
-        const std::uint64_t total = source_.size();
-        progress_.total = total;
-        result_.size = total;
         if (auto ec = validate_bucket_name(params_.bucket))
             co_return ec;
         if (auto ec = validate_key(params_.key))
             co_return ec;
+        if constexpr (is_stream_source_v<Source>)
+            co_return co_await run_stream();
+        else
+            co_return co_await run_known();
+    }
+
+    asio::awaitable<std::error_code> run_known() {
+        const std::uint64_t total = source_.size();
+        progress_.total = total;
+        result_.size = total;
         if (total > max_object_size)
             co_return errc::too_many_parts;
         const std::uint64_t part_size = choose_part_size(total, options_.part_size);
         if (total <= part_size)
-            co_return co_await put_whole(total);
+            co_return co_await put_whole(
+                total, [this, total] { return part_body(source_.part(0, total)); });
         result_.part_size = part_size;
         result_.parts = static_cast<unsigned>(part_count(total, part_size));
         progress_.parts = result_.parts;
-        co_return co_await multipart(total, part_size);
+        if (auto ec = co_await initiate())
+            co_return ec;
+        range_feeder feeder{*this, total, part_size, result_.parts};
+        co_return co_await multipart(feeder);
     }
 
     // --- One PutObject -----------------------------------------------------------------------
@@ -349,7 +398,9 @@ private:
         return p;
     }
 
-    asio::awaitable<std::error_code> put_whole(std::uint64_t total) {
+    /// The whole object in one PutObject; `make_body()` gives its body for every attempt.
+    template <class MakeBody>
+    asio::awaitable<std::error_code> put_whole(std::uint64_t total, MakeBody make_body) {
         result_.parts = 0;
         result_.part_size = total;
         put_object_result put;
@@ -357,7 +408,7 @@ private:
         diagnostics d;
         auto ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
             auto p = put_params();
-            auto body = source_.part(0, total);
+            auto body = make_body();
             put_object_options o;
             auto crc = attach(body, p, o);
             sent = o.crc64;
@@ -388,8 +439,7 @@ private:
 
     // --- Multipart ---------------------------------------------------------------------------
 
-    asio::awaitable<std::error_code> multipart(std::uint64_t total, std::uint64_t part_size) {
-        // Initiate.
+    asio::awaitable<std::error_code> initiate() {
         initiate_result init;
         diagnostics d;
         auto ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
@@ -404,55 +454,108 @@ private:
             co_return ec;
         }
         result_.upload_id = init.upload_id;
+        co_return std::error_code{};
+    }
 
-        // The window: at most W parts in flight, each a coroutine of its own with a cancellation
-        // signal; a finished part queues its outcome in `finished` and wakes this coroutine by
-        // cancelling `wake` (a timer used as an event: its completion is always posted, so a
-        // part's coroutine has unwound before its signal is destroyed here). Not an
-        // experimental::channel: Asio 1.22's buffered channel refuses every try_send after a
-        // cancelled receive (it leaves the send state at "block"), which lost outcomes.
-        const unsigned n = result_.parts;
-        std::vector<upload_part_outcome> outcomes(n);
+    /// A part the window may start: its number, length and a maker of its body (called for
+    /// every attempt).
+    struct pending_part {
+        int number = 0;
+        std::uint64_t length = 0;
+        std::function<part_body()> make_body;
+    };
+
+    /// The parts of a source of known size: ranges of it, all known in advance.
+    /// Feeder interface (used by `multipart`): `has_part()` (one can start now), `exhausted()`
+    /// (no part will ever come again), `error()` (producing parts failed), `take()`,
+    /// `release(number)` (a taken part finished: its memory may be reused), `stop()`, and
+    /// `join()` (awaits whatever the feeder still runs).
+    struct range_feeder {
+        uploader& up;
+        std::uint64_t total, part_size;
+        unsigned parts;
+        unsigned next = 0;
+
+        bool has_part() const { return next < parts; }
+        bool exhausted() const { return next >= parts; }
+        std::error_code error() const { return {}; }
+        pending_part take() {
+            const std::uint64_t offset = std::uint64_t{next} * part_size;
+            const std::uint64_t length = std::min(part_size, total - offset);
+            ++next;
+            return pending_part{static_cast<int>(next), length, [this_up = &up, offset, length] {
+                                    return part_body(this_up->source_.part(offset, length));
+                                }};
+        }
+        void release(int) {}
+        void stop() {}
+        asio::awaitable<void> join() { co_return; }
+    };
+
+    /// The window, then Complete and the verification. Initiate has been done.
+    ///
+    /// The window: at most W parts in flight, each a coroutine of its own with a cancellation
+    /// signal; a finished part queues its outcome in `finished` and wakes this coroutine by
+    /// cancelling `wake_` (a timer used as an event: its completion is always posted, so a
+    /// part's coroutine has unwound before its signal is destroyed here); a feeder that
+    /// produces parts asynchronously wakes it the same way. Not an experimental::channel:
+    /// Asio 1.22's buffered channel refuses every try_send after a cancelled receive (it
+    /// leaves the send state at "block"), which lost outcomes.
+    template <class Feeder>
+    asio::awaitable<std::error_code> multipart(Feeder& feeder) {
+        std::vector<upload_part_outcome> outcomes;
         std::deque<upload_part_outcome> finished;
-        timer_type wake(strand_);
-        std::vector<std::unique_ptr<asio::cancellation_signal>> signals(n);
-        unsigned next = 0, in_flight = 0;
+        std::vector<std::unique_ptr<asio::cancellation_signal>> signals;
+        unsigned in_flight = 0;
         std::error_code first;
         bool caller_cancel = false;
-        auto stop_parts = [&signals] {
+        auto stop_parts = [&signals, &feeder] {
+            feeder.stop();
             for (auto& s : signals)
                 if (s)
                     s->emit(asio::cancellation_type::terminal);
         };
-        while (in_flight > 0 || (!first && next < n)) {
-            while (!first && next < n && in_flight < options_.parallel) {
-                const unsigned index = next++;
+        auto fail_first = [&](std::error_code ec, std::string step, const diagnostics& d) {
+            if (first)
+                return;
+            first = ec;
+            fail(std::move(step), d);
+            stop_parts();
+        };
+        for (;;) {
+            while (!first && feeder.has_part() && in_flight < options_.parallel) {
+                pending_part next = feeder.take();
+                const auto index = static_cast<std::size_t>(next.number - 1);
+                if (outcomes.size() <= index) {
+                    outcomes.resize(index + 1);
+                    signals.resize(index + 1);
+                }
                 ++in_flight;
                 signals[index] = std::make_unique<asio::cancellation_signal>();
-                const std::uint64_t offset = std::uint64_t{index} * part_size;
-                const std::uint64_t length = std::min(part_size, total - offset);
                 asio::co_spawn(
-                    strand_, part(static_cast<int>(index + 1), offset, length),
+                    strand_, part(next.number, next.length, std::move(next.make_body)),
                     asio::bind_cancellation_slot(
                         signals[index]->slot(),
-                        asio::bind_executor(strand_, [&finished, &wake](std::exception_ptr e,
-                                                                        upload_part_outcome o) {
+                        asio::bind_executor(strand_, [&finished, this](std::exception_ptr e,
+                                                                       upload_part_outcome o) {
                             if (e && !o.ec)
                                 o.ec = make_error_code(errc::invalid_argument);
                             finished.push_back(std::move(o));
-                            wake.cancel();
+                            wake_.cancel();
                         })));
             }
+            if (!first && feeder.error())
+                fail_first(feeder.error(), "reading the source", diagnostics{});
+            if (in_flight == 0 && (first || (feeder.exhausted() && !feeder.has_part())))
+                break;
             if (finished.empty()) {
-                wake.expires_at(timer_type::time_point::max());
-                co_await wake.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+                wake_.expires_at(timer_type::time_point::max());
+                co_await wake_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             }
             if (!caller_cancel && co_await caller_cancelled()) {
                 // The caller cancelled the upload: stop every part, then clean up below.
                 caller_cancel = true;
-                if (!first)
-                    first = asio::error::operation_aborted;
-                stop_parts();
+                fail_first(asio::error::operation_aborted, "cancelled", diagnostics{});
                 co_await asio::this_coro::reset_cancellation_state();
             }
             if (finished.empty())
@@ -460,37 +563,43 @@ private:
             upload_part_outcome o = std::move(finished.front());
             finished.pop_front();
             --in_flight;
-            const auto index = static_cast<unsigned>(o.number - 1);
+            const auto index = static_cast<std::size_t>(o.number - 1);
             signals[index].reset();
-            if (o.ec) {
-                if (!first) { // the first fatal error wins; the others are cancelled
-                    first = o.ec;
-                    fail("UploadPart " + std::to_string(o.number), o.diag);
-                    stop_parts();
-                }
+            feeder.release(o.number);
+            if (o.ec) { // the first fatal error wins; the others are cancelled
+                fail_first(o.ec, "UploadPart " + std::to_string(o.number), o.diag);
                 continue;
             }
-            const std::uint64_t length =
-                std::min(part_size, total - std::uint64_t{index} * part_size);
-            progress_.bytes_done += length;
+            progress_.bytes_done += o.length;
             ++progress_.parts_done;
             report_progress(false);
             outcomes[index] = std::move(o);
         }
+        co_await feeder.join();
         if (first) {
-            if (caller_cancel)
-                fail("cancelled", diagnostics{});
             co_await abort_upload();
             co_return first;
         }
+        co_return co_await complete(outcomes);
+    }
 
+    /// CompleteMultipartUpload of `outcomes` (every part, in number order), checked against
+    /// their combined CRC-64 (by the reply's, else by HeadObject).
+    asio::awaitable<std::error_code> complete(const std::vector<upload_part_outcome>& outcomes) {
+        const auto n = static_cast<unsigned>(outcomes.size());
+        result_.parts = n;
+        progress_.parts = n;
         // The whole object's CRC-64: the parts' combined in number order.
         crc64_state whole;
-        for (unsigned i = 0; i < n; ++i) {
-            const std::uint64_t length = std::min(part_size, total - std::uint64_t{i} * part_size);
-            whole.append(outcomes[i].crc64, length);
+        std::uint64_t total = 0;
+        for (const auto& o : outcomes) {
+            whole.append(o.crc64, o.length);
+            total += o.length;
         }
         result_.crc64 = whole.value();
+        result_.size = total;
+        progress_.total = total; // a stream's size is known now
+        progress_.total_known = true;
 
         // Complete (a lost reply retried: NoSuchUpload then means "maybe done": HEAD decides).
         complete_params cp;
@@ -505,9 +614,10 @@ private:
         complete_options co;
         co.expected_crc64 = whole.value();
         complete_result done_result;
+        diagnostics d;
         unsigned attempts = 0;
         // A CRC-64 mismatch is final here: the object exists, with other bytes than the parts'.
-        ec = co_await with_retries(
+        auto ec = co_await with_retries(
             [&]() -> asio::awaitable<std::error_code> {
                 ++attempts;
                 auto [e, r] = co_await async_complete_upload(
@@ -539,14 +649,16 @@ private:
         co_return std::error_code{};
     }
 
-    /// One part, with retries; never throws past the window.
-    asio::awaitable<upload_part_outcome> part(int number, std::uint64_t offset,
-                                              std::uint64_t length) {
+    /// One part, with retries; never throws past the window. `make_body()` gives its body
+    /// for every attempt.
+    asio::awaitable<upload_part_outcome> part(int number, std::uint64_t length,
+                                              std::function<part_body()> make_body) {
         co_await asio::this_coro::throw_if_cancelled(false);
         upload_part_outcome out;
         out.number = number;
+        out.length = length;
         out.ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
-            auto body = source_.part(offset, length);
+            auto body = make_body();
             upload_part_params p;
             p.bucket = params_.bucket;
             p.key = params_.key;
@@ -567,6 +679,175 @@ private:
             co_return e;
         });
         co_return out;
+    }
+
+    // --- A stream of unknown length ----------------------------------------------------------
+
+    /// A part buffer of a stream source.
+    struct part_buffer {
+        std::unique_ptr<std::byte[]> data;
+        std::uint64_t capacity = 0;
+    };
+
+    /// The parts of a stream: each read whole (`stream_part_size`) by a reader coroutine of its
+    /// own into one of at most W+1 part buffers, so that the next part is read while W are in
+    /// flight; a finished part's buffer is reused. Same interface as `range_feeder`.
+    struct stream_feeder {
+        struct filled {
+            int number = 0;
+            part_buffer buffer;
+            std::uint64_t length = 0;
+        };
+
+        uploader& up;
+        std::deque<filled> ready;           // read, not started
+        std::map<int, part_buffer> busy;    // in flight
+        std::vector<part_buffer> spare;     // free for the next read
+        unsigned allocated = 0;             // buffers that exist: at most W+1
+        std::error_code read_error;
+        bool stopped = false, reading_done = false;
+        timer_type buffer_free;             // an event: a buffer was released, or stop
+        asio::cancellation_signal reader_cancel;
+
+        explicit stream_feeder(uploader& u) : up(u), buffer_free(u.strand_) {}
+
+        bool has_part() const { return !ready.empty(); }
+        bool exhausted() const { return reading_done && ready.empty(); }
+        std::error_code error() const { return read_error; }
+        pending_part take() {
+            filled f = std::move(ready.front());
+            ready.pop_front();
+            std::span<const std::byte> view(f.buffer.data.get(),
+                                            static_cast<std::size_t>(f.length));
+            busy[f.number] = std::move(f.buffer);
+            return pending_part{f.number, f.length, [view] { return part_body{view, nullptr}; }};
+        }
+        void release(int number) {
+            auto it = busy.find(number);
+            if (it == busy.end())
+                return;
+            spare.push_back(std::move(it->second));
+            busy.erase(it);
+            buffer_free.cancel();
+        }
+        void stop() {
+            stopped = true;
+            reader_cancel.emit(asio::cancellation_type::terminal);
+            buffer_free.cancel();
+        }
+        asio::awaitable<void> join() {
+            while (!reading_done) {
+                up.wake_.expires_at(timer_type::time_point::max());
+                co_await up.wake_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            }
+        }
+        /// A buffer of at least `size` bytes, when one exists or may be made (else empty).
+        part_buffer get(std::uint64_t size) {
+            if (!spare.empty()) {
+                part_buffer b = std::move(spare.back());
+                spare.pop_back();
+                if (b.capacity >= size)
+                    return b;
+                --allocated; // too small for the grown part size: replaced
+            }
+            if (allocated >= up.options_.parallel + 1)
+                return {};
+            ++allocated;
+            return part_buffer{std::make_unique_for_overwrite<std::byte[]>(
+                                   static_cast<std::size_t>(size)),
+                               size};
+        }
+    };
+
+    /// Reads up to `size` bytes: fewer only at the end of the stream.
+    asio::awaitable<std::pair<std::error_code, std::uint64_t>> read_full(std::byte* data,
+                                                                         std::uint64_t size) {
+        auto [ec, got] = co_await asio::async_read(
+            source_.stream(), asio::buffer(data, static_cast<std::size_t>(size)),
+            asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::eof)
+            ec = {};
+        co_return std::make_pair(ec, static_cast<std::uint64_t>(got));
+    }
+
+    /// The reader: parts `number`, `number + 1`, ... until the end of the stream, an error, or
+    /// `stop()`.
+    asio::awaitable<void> read_parts(stream_feeder& f, int number) {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        for (;; ++number) {
+            const std::uint64_t size =
+                stream_part_size(number, options_.part_size, options_.expected_size);
+            if (size == 0) { // past the last part number: the stream must end here
+                std::byte probe[1];
+                auto [ec, got] = co_await read_full(probe, 1);
+                if (!f.stopped && (ec || got != 0))
+                    f.read_error = ec ? ec : make_error_code(errc::too_many_parts);
+                co_return;
+            }
+            part_buffer buffer = f.get(size);
+            while (!f.stopped && !buffer.data) {
+                f.buffer_free.expires_at(timer_type::time_point::max());
+                co_await f.buffer_free.async_wait(
+                    asio::experimental::as_tuple(asio::use_awaitable));
+                buffer = f.get(size);
+            }
+            if (f.stopped)
+                co_return;
+            auto [ec, got] = co_await read_full(buffer.data.get(), size);
+            if (f.stopped)
+                co_return;
+            if (ec) {
+                f.read_error = ec;
+                wake_.cancel();
+                co_return;
+            }
+            if (got == 0) {
+                f.spare.push_back(std::move(buffer));
+                co_return;
+            }
+            f.ready.push_back(typename stream_feeder::filled{number, std::move(buffer), got});
+            wake_.cancel();
+            if (got < size)
+                co_return;
+        }
+    }
+
+    asio::awaitable<std::error_code> run_stream() {
+        progress_.total_known = false;
+        stream_feeder feeder(*this);
+        const std::uint64_t first_size =
+            stream_part_size(1, options_.part_size, options_.expected_size);
+        part_buffer first = feeder.get(first_size);
+        auto [ec, got] = co_await read_full(first.data.get(), first_size);
+        if (ec) {
+            fail("reading the source", diagnostics{});
+            co_return ec;
+        }
+        if (got < first_size) { // the whole stream fits in one part: one PutObject
+            progress_.total = got;
+            progress_.total_known = true;
+            result_.size = got;
+            std::span<const std::byte> view(first.data.get(), static_cast<std::size_t>(got));
+            co_return co_await put_whole(got, [view] { return part_body{view, nullptr}; });
+        }
+        result_.part_size = first_size;
+        feeder.ready.push_back(typename stream_feeder::filled{1, std::move(first), got});
+        // The reader runs from now on, also while Initiate is on its way.
+        asio::co_spawn(strand_, read_parts(feeder, 2),
+                       asio::bind_cancellation_slot(
+                           feeder.reader_cancel.slot(),
+                           asio::bind_executor(strand_, [&feeder, this](std::exception_ptr e) {
+                               if (e && !feeder.read_error && !feeder.stopped)
+                                   feeder.read_error = make_error_code(errc::invalid_argument);
+                               feeder.reading_done = true;
+                               wake_.cancel();
+                           })));
+        if (auto iec = co_await initiate()) {
+            feeder.stop();
+            co_await feeder.join();
+            co_return iec;
+        }
+        co_return co_await multipart(feeder);
     }
 
     /// Puts `body` into the request parameters `p`: a view (its CRC-64 computed now, into
@@ -597,13 +878,13 @@ private:
             crypto::md5_hasher md5;
             if (auto ec = source->rewind())
                 throw std::system_error(ec);
+            auto hash = [&md5](std::span<const std::byte> chunk) { md5.update(chunk); };
             for (;;) {
-                auto [ec, chunk] = co_await read_chunk(*source);
+                auto [ec, size] = co_await read_chunk(*source, hash);
                 if (ec)
                     throw std::system_error(ec);
-                if (chunk.empty())
+                if (size == 0)
                     break;
-                md5.update(chunk);
             }
             const auto digest = md5.finish();
             co_return crypto::base64_encode(
@@ -614,18 +895,21 @@ private:
         co_return co_await std::move(on_reader);
     }
 
-    /// Awaits one chunk of a body source.
-    static auto read_chunk(http::body_source& source) {
+    /// Awaits one chunk of a body source: `consume(chunk)` sees it where the source delivers
+    /// it (while it is valid, without a copy); completes with the error and the chunk's size.
+    template <class Consume>
+    static auto read_chunk(http::body_source& source, Consume& consume) {
         auto token = asio::experimental::as_tuple(asio::use_awaitable);
-        return asio::async_initiate<decltype(token), void(std::error_code, std::string)>(
-            [&source](auto handler) {
-                source.async_read_chunk([h = std::move(handler)](
+        return asio::async_initiate<decltype(token), void(std::error_code, std::size_t)>(
+            [&source, &consume](auto handler) {
+                source.async_read_chunk([h = std::move(handler), &consume](
                                             std::error_code ec,
                                             std::span<const std::byte> chunk) mutable {
-                    std::string bytes(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+                    if (!ec)
+                        consume(chunk);
                     auto ex = asio::get_associated_executor(h);
-                    asio::post(ex, [h = std::move(h), ec, b = std::move(bytes)]() mutable {
-                        h(ec, std::move(b));
+                    asio::post(ex, [h = std::move(h), ec, size = chunk.size()]() mutable {
+                        h(ec, size);
                     });
                 });
             },
@@ -693,6 +977,7 @@ private:
     upload_params params_;
     upload_options options_;
     executor_type strand_;
+    timer_type wake_{strand_}; // the window's event (see `multipart`)
     upload_result result_;
     upload_progress progress_;
     std::chrono::steady_clock::time_point last_progress_{};
@@ -700,11 +985,12 @@ private:
 
 } // namespace detail
 
-/// Uploads `source` (a `part_source`: `file_source`, `memory_source`) to `params.bucket` /
-/// `params.key` as one object, and completes with what it did.
+/// Uploads `source` (a `part_source`: `file_source`, `memory_source`; or a `stream_source`)
+/// to `params.bucket` / `params.key` as one object, and completes with what it did.
 ///
-/// Plan: the part size is `choose_part_size(size, options.part_size)`; an object of at most one
-/// part is sent with one PutObject; else InitiateMultipartUpload, then at most
+/// Plan: the part size is `choose_part_size(size, options.part_size)` (a stream's:
+/// `stream_part_size(number, options.part_size, options.expected_size)`, read whole into
+/// one of W+1 buffers); an object of at most one part is sent with one PutObject; else InitiateMultipartUpload, then at most
 /// `options.parallel` UploadParts in flight (a file part is streamed from the file in chunks:
 /// memory is bounded by the window, not by the part size), each checked against its reply's
 /// CRC-64 and retried per `options.retry`; then CompleteMultipartUpload with the sorted part
@@ -715,7 +1001,8 @@ private:
 ///
 /// Completion signature: `void(std::error_code, upload_result)`. On failure the error is the
 /// first fatal one (a part's, Initiate's, Complete's, the verification's: `errc::crc_mismatch`,
-/// `errc::size_mismatch`), `result.failed_step` and `result.diag` say where and what the server
+/// `errc::size_mismatch`; a stream's read error, or `errc::too_many_parts` for a stream longer
+/// than 10,000 parts), `result.failed_step` and `result.diag` say where and what the server
 /// said; the other parts are cancelled and the upload is aborted (unless
 /// `options.keep_upload_on_failure`), `result.aborted` says whether that worked. The handler
 /// is called exactly once.
@@ -728,8 +1015,9 @@ private:
 /// several threads. `options.on_progress` is called on that strand.
 ///
 /// Lifetimes: `source`, `params` and `options` are moved into the operation; `client` must
-/// outlive it. A `memory_source`'s bytes must stay alive and unchanged until completion.
-template <class Transport, class Credentials, part_source Source,
+/// outlive it. A `memory_source`'s bytes must stay alive and unchanged until completion; a
+/// `stream_source`'s stream must outlive the operation.
+template <class Transport, class Credentials, upload_source Source,
           asio::completion_token_for<void(std::error_code, upload_result)> Token>
 auto async_upload(basic_client<Transport, Credentials>& client, Source source, upload_params params,
                   upload_options options, Token&& token) {
@@ -763,7 +1051,7 @@ auto async_upload(basic_client<Transport, Credentials>& client, Source source, u
 }
 
 /// `async_upload` with default options.
-template <class Transport, class Credentials, part_source Source,
+template <class Transport, class Credentials, upload_source Source,
           asio::completion_token_for<void(std::error_code, upload_result)> Token>
 auto async_upload(basic_client<Transport, Credentials>& client, Source source, upload_params params,
                   Token&& token) {

@@ -283,6 +283,40 @@ inline constexpr std::uint64_t choose_part_size(std::uint64_t total,
     return size; // max_part_size is a multiple of the alignment, so size <= max_part_size
 }
 
+/// Parts of the preferred size a stream of unknown length sends before its parts grow.
+inline constexpr int stream_flat_parts = 1000; // ossmp choice
+/// After the flat parts, a stream's part size doubles every this many parts.
+inline constexpr int stream_doubling_parts = 100; // ossmp choice
+
+/// The size of part `number` (1-based) of a stream whose length is not known in advance.
+///
+/// The first part size is `choose_part_size(expected, preferred)` (`expected` = 0: not known),
+/// kept for the first max(`stream_flat_parts`, ceil(expected / first)) parts, so that a stream
+/// up to its expected size (or up to 1,000 parts) has flat parts and flat memory; after that the
+/// size doubles every `stream_doubling_parts` parts, up to `max_part_size`. With the default 8
+/// MiB and no expectation: 7.8 GiB in 8 MiB parts, 64 GiB reached in parts of 512 MiB, and
+/// 10,000 parts carry 40.3 TiB. Exactly `max_object_size` (48.8 TiB) needs every part at 5 GiB:
+/// give `expected` (an expected size of 48 TiB starts at 4.9 GiB parts). Returns 0 for `number`
+/// outside 1..`max_parts`.
+inline constexpr std::uint64_t stream_part_size(int number, std::uint64_t preferred,
+                                                std::uint64_t expected = 0) noexcept {
+    if (number < 1 || number > max_parts)
+        return 0;
+    const std::uint64_t first = choose_part_size(expected, preferred);
+    const std::uint64_t expected_parts = expected / first + (expected % first != 0 ? 1u : 0u);
+    const std::uint64_t flat =
+        expected_parts > std::uint64_t{stream_flat_parts} ? expected_parts : stream_flat_parts;
+    if (static_cast<std::uint64_t>(number) <= flat)
+        return first;
+    const std::uint64_t doublings =
+        (static_cast<std::uint64_t>(number) - flat + stream_doubling_parts - 1) /
+        stream_doubling_parts;
+    std::uint64_t size = first;
+    for (std::uint64_t i = 0; i < doublings && size < max_part_size; ++i)
+        size *= 2;
+    return size < max_part_size ? size : max_part_size;
+}
+
 /// The number of parts `total` bytes make with parts of `part_size` bytes: ceil(total /
 /// part_size), 0 for `total == 0`, and 0 when `part_size == 0` (no valid split).
 inline constexpr std::uint64_t part_count(std::uint64_t total, std::uint64_t part_size) noexcept {

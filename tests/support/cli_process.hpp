@@ -103,7 +103,8 @@ struct cli_result {
 class cli_process {
 public:
     cli_process(const temp_dir& dir, const std::vector<std::string>& args,
-                std::optional<std::string> stdin_data = std::nullopt, bool measure_rss = false)
+                std::optional<std::string> stdin_data = std::nullopt, bool measure_rss = false,
+                int stdin_fd = -1)
         : out_path_(dir.file("stdout")), err_path_(dir.file("stderr")),
           rss_path_(measure_rss ? dir.file("peak-rss") : std::string()) {
         std::vector<std::string> argv_s;
@@ -124,7 +125,9 @@ public:
         if (pid_ == 0) {
             const int o = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
             const int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            const int i = stdin_data ? in[0] : ::open("/dev/null", O_RDONLY);
+            const int i = stdin_fd >= 0 ? stdin_fd
+                          : stdin_data  ? in[0]
+                                        : ::open("/dev/null", O_RDONLY);
             if (o < 0 || e < 0 || i < 0)
                 ::_exit(126);
             ::dup2(o, 1);
@@ -211,8 +214,9 @@ inline cli_result run_cli(const temp_dir& dir, const std::vector<std::string>& a
 }
 
 /// Runs the CLI with `args` to its end under GNU time, so that `max_rss_kib` is its own peak.
-inline cli_result run_cli_measured(const temp_dir& dir, const std::vector<std::string>& args) {
-    cli_process p(dir, args, std::nullopt, true);
+inline cli_result run_cli_measured(const temp_dir& dir, const std::vector<std::string>& args,
+                                   std::optional<std::string> stdin_data = std::nullopt) {
+    cli_process p(dir, args, std::move(stdin_data), true);
     return p.wait();
 }
 

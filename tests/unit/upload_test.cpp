@@ -17,6 +17,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <future>
 #include <map>
 #include <optional>
@@ -177,6 +179,87 @@ outcome run_upload(fixture& f, std::string_view data, ossmp::upload_options o,
     outcome out;
     ossmp::async_upload(
         f.client, ossmp::memory_source(bytes_of(data)), object_params(), std::move(o),
+        asio::bind_cancellation_slot(slot, [&](std::error_code ec, ossmp::upload_result r) {
+            ++out.calls;
+            out.ec = ec;
+            out.result = std::move(r);
+        }));
+    f.ctx.run();
+    f.ctx.restart();
+    return out;
+}
+
+// An async read stream over a string: each read hands out at most `chunk` bytes (posted);
+// `fail_at` makes the read that reaches that offset fail, `hang_at` makes it wait until it is
+// cancelled (through its cancellation slot, as Asio's descriptors do).
+class scripted_stream {
+public:
+    using executor_type = asio::any_io_executor;
+
+    scripted_stream(executor_type ex, std::string data, std::size_t chunk)
+        : ex_(std::move(ex)), data_(std::move(data)), chunk_(chunk) {}
+
+    executor_type get_executor() const { return ex_; }
+
+    template <class MutableBufferSequence, class Token>
+    auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
+        return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+            [self = this](auto handler, MutableBufferSequence b) {
+                self->start(std::move(handler), b);
+            },
+            token, buffers);
+    }
+
+    std::size_t pos = 0;             // bytes handed out
+    std::size_t fail_at = SIZE_MAX;  // offset whose read fails
+    std::size_t hang_at = SIZE_MAX;  // offset whose read waits for cancellation
+    bool hanging = false;
+    int cancelled = 0;
+
+private:
+    template <class Handler, class Buffers>
+    void start(Handler handler, const Buffers& b) {
+        auto ex = asio::get_associated_executor(handler, ex_);
+        if (pos >= hang_at) {
+            auto h = std::make_shared<Handler>(std::move(handler));
+            auto slot = asio::get_associated_cancellation_slot(*h);
+            hanging = true;
+            if (slot.is_connected())
+                slot.assign([this, h, ex, slot](asio::cancellation_type) mutable {
+                    hanging = false;
+                    ++cancelled;
+                    asio::post(ex, [h, slot]() mutable {
+                        slot.clear();
+                        (*h)(asio::error::operation_aborted, std::size_t{0});
+                    });
+                });
+            return;
+        }
+        std::error_code ec;
+        std::size_t n = 0;
+        if (pos >= fail_at) {
+            ec = asio::error::connection_reset;
+        } else if (pos >= data_.size()) {
+            ec = asio::error::eof;
+        } else {
+            auto dst = *asio::buffer_sequence_begin(b);
+            n = std::min({dst.size(), chunk_, data_.size() - pos, fail_at - pos});
+            std::memcpy(dst.data(), data_.data() + pos, n);
+            pos += n;
+        }
+        asio::post(ex, [h = std::move(handler), ec, n]() mutable { h(ec, n); });
+    }
+
+    executor_type ex_;
+    std::string data_;
+    std::size_t chunk_;
+};
+
+outcome run_stream_upload(fixture& f, scripted_stream& in, ossmp::upload_options o,
+                          asio::cancellation_slot slot = {}) {
+    outcome out;
+    ossmp::async_upload(
+        f.client, ossmp::stream_source(in), object_params(), std::move(o),
         asio::bind_cancellation_slot(slot, [&](std::error_code ec, ossmp::upload_result r) {
             ++out.calls;
             out.ec = ec;
@@ -460,4 +543,234 @@ TEST_CASE("async_upload: a file source streams its parts from the file", "[uploa
         CHECK(source.changed());
     }
     ::unlink(path);
+}
+
+TEST_CASE("async_upload: a stream of unknown length, read whole part by part", "[upload][stream]") {
+    for (std::size_t size : {std::size_t{0}, std::size_t{1}, part - 1, part, part + 1,
+                             7 * part + part / 2}) {
+        DYNAMIC_SECTION(size << " bytes") {
+            fixture f;
+            f.transport.set_delay(1ms); // parts overlap
+            const std::string data = pattern(size, 9);
+            scripted_stream in(f.ctx.get_executor(), data, 37 * 1024);
+            // Bytes read from the stream but not yet answered never exceed W+1 parts.
+            std::size_t answered = 0, most_unanswered = 0;
+            f.transport.set_responder([&](const http::request& r) -> fake_transport::outcome {
+                most_unanswered = std::max(most_unanswered, in.pos - answered);
+                auto out = f.oss(r);
+                if (r.query_value("partNumber"))
+                    answered += r.body().size();
+                return out;
+            });
+            std::vector<ossmp::upload_progress> seen;
+            auto o = fast_options();
+            o.progress_interval = 0ms;
+            o.on_progress = [&](const ossmp::upload_progress& p) {
+                seen.push_back(p);
+            };
+            auto r = run_stream_upload(f, in, o);
+            REQUIRE(r.calls == 1);
+            CHECK_FALSE(r.ec);
+            REQUIRE(f.oss.object);
+            CHECK(*f.oss.object == data);
+            CHECK(r.result.size == size);
+            CHECK(r.result.crc64 == ossmp::crc64(data));
+            CHECK(r.result.verified);
+            CHECK(in.pos == size);
+            if (size < part) { // the stream ended within the first part: one PutObject
+                CHECK(f.oss.puts == 1);
+                CHECK(f.oss.inits == 0);
+                CHECK(r.result.parts == 0);
+            } else {
+                CHECK(f.oss.inits == 1);
+                CHECK(r.result.parts == (size + part - 1) / part);
+                CHECK(r.result.part_size == part);
+                CHECK(f.oss.max_in_flight <= 3);
+                CHECK(most_unanswered <= 4 * part); // (W+1) part buffers
+            }
+            REQUIRE_FALSE(seen.empty());
+            for (std::size_t i = 0; i + 1 < seen.size(); ++i) {
+                CHECK(seen[i].bytes_done <= seen[i + 1].bytes_done);
+                CHECK_FALSE(seen[i].total_known); // a stream's size is known at its end only
+            }
+            CHECK(seen.back().total_known);
+            CHECK(seen.back().total == size);
+            CHECK(seen.back().bytes_done == size);
+        }
+    }
+}
+
+TEST_CASE("async_upload: a stream part is retried from its buffer", "[upload][stream]") {
+    for (std::size_t n : {std::size_t{2}, std::size_t{4}, std::size_t{6}}) {
+        DYNAMIC_SECTION("round trip " << n << " fails once") {
+            fixture f;
+            const std::string data = pattern(5 * part + 17, 10);
+            scripted_stream in(f.ctx.get_executor(), data, 64 * 1024);
+            f.transport.fail_nth(n, make_error_code(errc::timeout));
+            auto r = run_stream_upload(f, in, fast_options());
+            REQUIRE(r.calls == 1);
+            CHECK_FALSE(r.ec);
+            REQUIRE(f.oss.object);
+            CHECK(*f.oss.object == data);
+            CHECK(r.result.parts == 6);
+            CHECK(f.transport.round_trips() == 9); // Initiate, 6 parts + 1 retry, Complete
+        }
+    }
+}
+
+TEST_CASE("async_upload: a stream that fails to read fails the upload and aborts it",
+          "[upload][stream]") {
+    fixture f;
+    const std::string data = pattern(6 * part, 11);
+    scripted_stream in(f.ctx.get_executor(), data, 50 * 1024);
+    in.fail_at = 3 * part + 1000;
+    auto r = run_stream_upload(f, in, fast_options());
+    REQUIRE(r.calls == 1);
+    CHECK(r.ec == asio::error::connection_reset);
+    CHECK(r.result.failed_step == "reading the source");
+    CHECK(r.result.aborted);
+    CHECK(f.oss.aborts == 1);
+    CHECK_FALSE(f.oss.object);
+    CHECK_FALSE(f.oss.upload_alive);
+    SECTION("in the first part: nothing was started") {
+        fixture g;
+        scripted_stream first(g.ctx.get_executor(), data, 50 * 1024);
+        first.fail_at = 1000;
+        auto r1 = run_stream_upload(g, first, fast_options());
+        CHECK(r1.ec == asio::error::connection_reset);
+        CHECK(g.transport.round_trips() == 0);
+    }
+}
+
+TEST_CASE("async_upload: cancelling a stream upload cancels the read in progress",
+          "[upload][stream]") {
+    for (std::size_t hang : {std::size_t{1000}, 2 * part + 5, 5 * part}) {
+        DYNAMIC_SECTION("the stream stops giving bytes at " << hang) {
+            fixture f;
+            const std::string data = pattern(8 * part, 12);
+            scripted_stream in(f.ctx.get_executor(), data, 40 * 1024);
+            in.hang_at = hang;
+            asio::cancellation_signal cancel;
+            outcome out;
+            ossmp::async_upload(f.client, ossmp::stream_source(in), object_params(),
+                                fast_options(),
+                                asio::bind_cancellation_slot(
+                                    cancel.slot(), [&](std::error_code ec, ossmp::upload_result r) {
+                                        ++out.calls;
+                                        out.ec = ec;
+                                        out.result = std::move(r);
+                                    }));
+            // Run until the stream hangs and every part before it was answered.
+            for (int i = 0; i < 100000 && !(in.hanging && f.transport.round_trips() ==
+                                                              f.transport.completed());
+                 ++i)
+                f.ctx.run_one_for(20ms);
+            REQUIRE(in.hanging);
+            cancel.emit(asio::cancellation_type::terminal);
+            f.ctx.run();
+            REQUIRE(out.calls == 1);
+            CHECK(out.ec == asio::error::operation_aborted);
+            CHECK(in.cancelled == 1);
+            CHECK_FALSE(in.hanging);
+            CHECK_FALSE(f.oss.object);
+            if (hang < part) {
+                CHECK(f.transport.round_trips() == 0);
+            } else {
+                CHECK(out.result.aborted);
+                CHECK_FALSE(f.oss.upload_alive);
+            }
+        }
+    }
+}
+
+namespace {
+// A source of `total` bytes whose every part is (a prefix of) the same block: 10,000 parts
+// without 1 GB of memory.
+struct repeating_source {
+    std::uint64_t total;
+    const std::string* block;
+    std::uint64_t size() const { return total; }
+    ossmp::part_body part(std::uint64_t, std::uint64_t length) const {
+        return ossmp::part_body{bytes_of(std::string_view(*block).substr(0, length)), nullptr};
+    }
+};
+} // namespace
+
+TEST_CASE("async_upload: exactly 10,000 parts, and one byte more", "[upload][sizing]") {
+    constexpr std::uint64_t min_part = 100 * 1024;
+    const std::string block = pattern(min_part + 4096, 13);
+    for (const std::uint64_t total : {10000 * min_part, 10000 * min_part + 1}) {
+        DYNAMIC_SECTION(total << " bytes") {
+            // 100 KiB fits 10,000 parts exactly; one byte more needs the next 4 KiB multiple.
+            const std::uint64_t part_size = total == 10000 * min_part ? min_part : min_part + 4096;
+            const std::uint64_t parts = ossmp::part_count(total, part_size);
+            fixture f;
+            std::map<int, std::pair<std::uint64_t, std::uint64_t>> received; // size, CRC-64
+            std::size_t listed = 0, most_in_flight = 0;
+            bool in_order = true;
+            f.transport.set_responder([&](const http::request& r) -> fake_transport::outcome {
+                most_in_flight = std::max(most_in_flight,
+                                          f.transport.round_trips() - f.transport.completed());
+                if (r.method == http::verb::post && r.query_value("uploads"))
+                    return reply(200, "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k"
+                                      "</Key><UploadId>UP</UploadId>"
+                                      "</InitiateMultipartUploadResult>");
+                if (r.method == http::verb::put && r.query_value("partNumber")) {
+                    const int n = std::stoi(std::string(*r.query_value("partNumber")));
+                    const auto crc = ossmp::crc64(r.body());
+                    received[n] = {r.body().size(), crc};
+                    return reply(200, {},
+                                 {{"ETag", "\"E" + std::to_string(n) + "\""},
+                                  {"x-oss-hash-crc64ecma", std::to_string(crc)}});
+                }
+                if (r.method == http::verb::post && r.query_value("uploadId")) {
+                    // The part list: every number once, ascending.
+                    const std::string_view body = r.body();
+                    int previous = 0;
+                    for (auto pos = body.find("<PartNumber>"); pos != std::string_view::npos;
+                         pos = body.find("<PartNumber>", pos + 1)) {
+                        const int n = std::atoi(std::string(body.substr(pos + 12, 6)).c_str());
+                        in_order = in_order && n == previous + 1;
+                        previous = n;
+                        ++listed;
+                    }
+                    ossmp::crc64_state whole;
+                    for (const auto& [n, p] : received)
+                        whole.append(p.second, p.first);
+                    return reply(200,
+                                 "<CompleteMultipartUploadResult><Location>l</Location><Bucket>b"
+                                 "</Bucket><Key>k</Key><ETag>\"W\"</ETag>"
+                                 "</CompleteMultipartUploadResult>",
+                                 {{"ETag", "\"W\""},
+                                  {"x-oss-hash-crc64ecma", std::to_string(whole.value())}});
+                }
+                return reply(400);
+            });
+            auto o = fast_options();
+            o.part_size = min_part;
+            o.parallel = 8;
+            std::error_code ec;
+            ossmp::upload_result res;
+            ossmp::async_upload(f.client, repeating_source{total, &block}, object_params(), o,
+                                [&](std::error_code e, ossmp::upload_result r) {
+                                    ec = e;
+                                    res = std::move(r);
+                                });
+            f.ctx.run();
+            CHECK_FALSE(ec);
+            CHECK(res.verified);
+            CHECK(res.part_size == part_size);
+            CHECK(res.parts == parts);
+            CHECK(received.size() == parts);
+            CHECK(listed == parts);
+            CHECK(in_order);
+            CHECK(most_in_flight <= 8);
+            CHECK(res.size == total);
+            std::uint64_t sum = 0;
+            for (const auto& [n, p] : received)
+                sum += p.first;
+            CHECK(sum == total);
+            CHECK(received.rbegin()->second.first == total - (parts - 1) * part_size);
+        }
+    }
 }

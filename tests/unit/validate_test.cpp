@@ -276,3 +276,48 @@ TEST_CASE("part_count", "[validate]") {
     CHECK(ossmp::part_count(5, 0) == 0);
     CHECK(ossmp::part_count(UINT64_MAX, 1) == UINT64_MAX);
 }
+
+TEST_CASE("stream_part_size: flat, then doubling up to 5 GiB", "[validate]") {
+    using ossmp::stream_part_size;
+    // No expectation: 1,000 parts of the preferred size, then doubling every 100 parts.
+    CHECK(stream_part_size(1, 8 * mib) == 8 * mib);
+    CHECK(stream_part_size(1000, 8 * mib) == 8 * mib);
+    CHECK(stream_part_size(1001, 8 * mib) == 16 * mib);
+    CHECK(stream_part_size(1100, 8 * mib) == 16 * mib);
+    CHECK(stream_part_size(1101, 8 * mib) == 32 * mib);
+    CHECK(stream_part_size(1801, 8 * mib) == 4096 * mib);
+    CHECK(stream_part_size(1900, 8 * mib) == 4096 * mib);
+    CHECK(stream_part_size(1901, 8 * mib) == 5 * gib); // 8 GiB, capped
+    CHECK(stream_part_size(10000, 8 * mib) == 5 * gib);
+    // Outside 1..10,000: no part.
+    CHECK(stream_part_size(0, 8 * mib) == 0);
+    CHECK(stream_part_size(10001, 8 * mib) == 0);
+    // The preferred size is rounded and bounded as choose_part_size does.
+    CHECK(stream_part_size(1, 50 * kib) == 100 * kib);
+    CHECK(stream_part_size(1, 10'000'000) == 10'002'432);
+    CHECK(stream_part_size(1, 6 * gib) == 5 * gib);
+
+    auto reach = [](std::uint64_t preferred, std::uint64_t expected) {
+        std::uint64_t sum = 0, previous = 0;
+        bool valid = true; // never shrinks, 4 KiB multiples, at most 5 GiB
+        for (int n = 1; n <= ossmp::max_parts; ++n) {
+            const std::uint64_t s = stream_part_size(n, preferred, expected);
+            valid = valid && s >= previous && s % 4096 == 0 && s <= ossmp::max_part_size;
+            previous = s;
+            sum += s;
+        }
+        CHECK(valid);
+        return sum;
+    };
+    // 10,000 parts from 8 MiB carry 40.3 TiB (exactly 48.8 TiB needs every part at 5 GiB).
+    CHECK(reach(8 * mib, 0) == 1000 * 8 * mib + 100 * 8 * mib * (2 + 4 + 8 + 16 + 32 + 64 + 128 + 256 + 512) +
+                                   8100 * 5 * gib);
+    CHECK(reach(8 * mib, 0) > 40 * 1024 * gib);
+    // An expected size keeps the parts flat up to it: 64 GiB = 8,192 parts of 8 MiB.
+    CHECK(stream_part_size(8192, 8 * mib, 64 * gib) == 8 * mib);
+    CHECK(stream_part_size(8193, 8 * mib, 64 * gib) == 16 * mib);
+    // A 1 TiB expectation starts with choose_part_size's answer for it.
+    CHECK(stream_part_size(1, 8 * mib, 1024 * gib) == ossmp::choose_part_size(1024 * gib, 8 * mib));
+    // Expecting 48 TiB: parts of 4.9 GiB from the first, the whole 48 TiB within 10,000 parts.
+    CHECK(reach(8 * mib, 48 * 1024 * gib) >= 48 * 1024 * gib);
+}

@@ -148,6 +148,7 @@ struct command_args {
     bool all = false;
     // cp
     std::string part_size = "8M";
+    std::optional<std::string> expected_size;
     std::string parallel = "4";
     bool keep_on_failure = false;
     bool progress = false;    // --progress: show it even when stderr is not a terminal
@@ -501,7 +502,20 @@ public:
         const auto parallel = parse_number(a.parallel, "--parallel");
         if (parallel < 1 || parallel > 64)
             throw usage_error{"--parallel must be 1..64, got '" + a.parallel + "'"};
-        auto source = open_file_source(from);
+        std::optional<ossmp::file_source> file;
+        std::optional<asio::posix::stream_descriptor> in;
+        if (from == "-")
+            file = stdin_file_source();
+        else
+            file = open_file_source(from);
+        if (!file) {
+            const int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+            if (fd < 0)
+                throw usage_error{"cannot use stdin: " + errno_text(errno)};
+            in.emplace(client_.get_executor(), fd);
+        }
+        if (a.expected_size && !in)
+            throw usage_error{"--expected-size is for stdin (a file's size is known)"};
 
         ossmp::upload_params p;
         p.bucket = url.bucket;
@@ -509,6 +523,8 @@ public:
         add_headers(p, a.headers);
         ossmp::upload_options o;
         o.part_size = part_size;
+        if (a.expected_size)
+            o.expected_size = parse_size(*a.expected_size, "--expected-size");
         o.parallel = static_cast<unsigned>(parallel);
         o.content_md5 = a.md5;
         o.complete_all = a.all;
@@ -522,8 +538,15 @@ public:
                 progress_line(pr, tty, start);
             };
         }
-        auto [ec, r] = co_await ossmp::async_upload(client_, std::move(source), std::move(p), o,
-                                                    aex::as_tuple(asio::use_awaitable));
+        std::error_code ec;
+        ossmp::upload_result r;
+        if (file)
+            std::tie(ec, r) = co_await ossmp::async_upload(client_, std::move(*file), std::move(p),
+                                                           o, aex::as_tuple(asio::use_awaitable));
+        else
+            std::tie(ec, r) =
+                co_await ossmp::async_upload(client_, ossmp::stream_source(*in), std::move(p), o,
+                                             aex::as_tuple(asio::use_awaitable));
         if (show && tty)
             std::cerr << "\n";
         const double seconds =
@@ -558,12 +581,28 @@ public:
     }
 
 private:
-    /// A regular file to upload in parts. Anything else is refused: a pipe has no size to
-    /// plan parts with (`ossmp put` reads one into memory, up to 5 GiB).
+    /// stdin when it is a regular file (`< FILE`): its parts are read from the file; none
+    /// (nullopt) when it is a pipe, socket or terminal: it is read as a stream.
+    static std::optional<ossmp::file_source> stdin_file_source() {
+        struct stat st {};
+        if (::fstat(STDIN_FILENO, &st) != 0)
+            throw usage_error{"cannot stat stdin: " + errno_text(errno)};
+        if (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+            throw usage_error{"stdin is " + std::string(file_kind(st.st_mode)) +
+                              ": cp uploads files and streams"};
+        if (!S_ISREG(st.st_mode))
+            return std::nullopt;
+        // The parts are read by position: only from the start of the file.
+        if (::lseek(STDIN_FILENO, 0, SEEK_CUR) != 0)
+            throw usage_error{"stdin is a regular file read from past its start: give its path"};
+        if (st.st_size == 0) // maybe a /proc file, which announces 0 bytes: read it as a stream
+            return std::nullopt;
+        return ossmp::file_source(STDIN_FILENO);
+    }
+
+    /// A regular file to upload in parts. Anything else is refused (a pipe is uploaded from
+    /// stdin: `cat PIPE | ossmp cp - URL`).
     static ossmp::file_source open_file_source(const std::string& path) {
-        if (path == "-")
-            throw usage_error{"cp uploads regular files; for stdin use `ossmp put - URL` (at most "
-                              "5 GiB, read into memory)"};
         // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below); reads
         // of a regular file ignore the flag.
         file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
@@ -574,14 +613,14 @@ private:
             throw usage_error{"cannot stat " + path + ": " + errno_text(errno)};
         if (!S_ISREG(st.st_mode))
             throw usage_error{path + " is " + std::string(file_kind(st.st_mode)) +
-                              ": cp uploads regular files (for a pipe: `ossmp put`, at most 5 "
-                              "GiB, read into memory)"};
+                              ": cp uploads regular files (a pipe or device: `cat " + path +
+                              " | ossmp cp - URL`)"};
         if (st.st_size == 0) {
             // Files under /proc announce 0 bytes and have more: never upload them as empty.
             char probe;
             if (::pread(fd.get(), &probe, 1, 0) != 0)
                 throw usage_error{path + " announces 0 bytes but has some (a /proc file?): use "
-                                         "`ossmp put`, which reads it to its end"};
+                                         "`cat " + path + " | ossmp cp - URL`"};
         }
         return ossmp::file_source(fd.get());
     }
@@ -605,6 +644,12 @@ private:
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const double rate = seconds > 0 ? static_cast<double>(pr.bytes_done) / seconds : 0;
+        if (!pr.total_known) { // a stream: no percent, no ETA
+            std::string line = human_size(static_cast<double>(pr.bytes_done)) + "  " +
+                               human_size(rate) + "/s  parts " + std::to_string(pr.parts_done);
+            std::cerr << (tty ? "\r" + line + "\x1b[K" : line + "\n") << std::flush;
+            return;
+        }
         const unsigned percent =
             pr.total ? static_cast<unsigned>(pr.bytes_done * 100 / pr.total) : 100;
         constexpr unsigned width = 30;

@@ -343,10 +343,16 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
         "file and\nretried on network errors, and the object's CRC-64 checked against its parts' "
         "(exit 3 on a\nmismatch). On failure or Ctrl-C (exit 130) the multipart upload is "
         "aborted unless\n--keep-on-failure. A progress bar goes to stderr when it is a terminal.\n"
+        "cp - oss://BUCKET/KEY uploads stdin (a pipe: parts read whole into --parallel + 1 "
+        "buffers;\nparts grow after 1,000 of them, or after --expected-size).\n"
         "cp oss://BUCKET/KEY FILE downloads, as `ossmp get`.",
-        &program::cp, {{"SRC", "FILE or oss://BUCKET/KEY"}, {"DST", "oss://BUCKET/KEY or FILE"}});
+        &program::cp,
+        {{"SRC", "FILE, - (stdin) or oss://BUCKET/KEY"}, {"DST", "oss://BUCKET/KEY or FILE"}});
     cp->add_option("--part-size", a.part_size,
                    "preferred part size, 100K..5G (default 8M; raised to fit 10,000 parts)")
+        ->type_name("SIZE");
+    cp->add_option("--expected-size", a.expected_size,
+                   "for stdin: the size it is expected to have (parts are sized for it)")
         ->type_name("SIZE");
     cp->add_option("--parallel", a.parallel, "parts in flight, 1..64 (default 4)")->type_name("N");
     cp->add_flag("--md5", a.md5, "also send each part's Content-MD5");
