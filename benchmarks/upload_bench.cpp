@@ -8,7 +8,8 @@
 // (a smoke run of about 17 s). PATH defaults to ../tools/emulator/ossmp-emulator relative to
 // this program; the emulator runs with --threads 4 unless told (as emulator_bench's target
 // line). --only runs the named measurements (keys: raw, raw-crc, ceiling-w1, upload-w1, ...,
-// ceiling-big, upload-big, memory-w4, stream-w4), e.g. to profile one of them with `perf record -g`.
+// ceiling-big, upload-big, memory-w4, stream-w4), e.g. to profile one of them with `perf record
+// -g`.
 //
 // Every transfer runs in a child process of its own (forked before the parent allocates
 // anything large), which reports through a pipe: its wall time and its CPU (user + system of
@@ -783,8 +784,8 @@ report uploader(const job& j, source_kind from) {
             const int fd = ::open(j.path.c_str(), O_RDONLY | O_CLOEXEC);
             std::vector<char> chunk(1 << 20);
             for (std::uint64_t off = 0; fd >= 0 && off < j.size; off += chunk.size()) {
-                const auto n = static_cast<std::size_t>(
-                    std::min<std::uint64_t>(chunk.size(), j.size - off));
+                const auto n =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), j.size - off));
                 if (!pread_all(fd, chunk.data(), n, off) || !write_all(pfd[1], chunk.data(), n))
                     std::_Exit(1);
             }
@@ -1013,8 +1014,8 @@ int main(int argc, char** argv) {
         add("upload-w4", "(c) uploader file W=4, 8 MiB", kind::upload, 4, default_part_size, c4);
     const int m4 =
         add("memory-w4", "(d) uploader memory W=4, 8 MiB", kind::memory, 4, default_part_size, c4);
-    const int s4 = add("stream-w4", "(d) uploader pipe W=4, 8 MiB", kind::stream, 4,
-                       default_part_size, c4);
+    const int s4 =
+        add("stream-w4", "(d) uploader pipe W=4, 8 MiB", kind::stream, 4, default_part_size, c4);
     groups.push_back({c4, u4, m4, s4});
     for (unsigned w : {1u, 2u, 8u}) {
         const std::string ws = std::to_string(w);
@@ -1164,8 +1165,7 @@ int main(int argc, char** argv) {
                  target_line ? "<= 0.35" : "-", cpu <= target_cpu_per_gib, pass);
             // memory: the caller's bytes + 24 MiB; stream: (W+1) part buffers + 24 MiB.
             const double bound =
-                m.what == kind::memory
-                    ? static_cast<double>(size) / mib + memory_source_extra_mib
+                m.what == kind::memory ? static_cast<double>(size) / mib + memory_source_extra_mib
                 : m.what == kind::stream
                     ? static_cast<double>(m.parallel + 1) * static_cast<double>(m.part_size) / mib +
                           memory_source_extra_mib

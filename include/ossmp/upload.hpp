@@ -226,12 +226,12 @@ struct upload_options {
 
 /// What an upload did.
 struct upload_result {
-    std::string etag;        ///< the object's ETag
-    std::uint64_t crc64 = 0; ///< the whole object's CRC-64 (parts combined)
-    std::uint64_t size = 0;  ///< bytes uploaded
-    unsigned parts = 0;      ///< parts (0: one PutObject)
+    std::string etag;            ///< the object's ETag
+    std::uint64_t crc64 = 0;     ///< the whole object's CRC-64 (parts combined)
+    std::uint64_t size = 0;      ///< bytes uploaded
+    unsigned parts = 0;          ///< parts (0: one PutObject)
     std::uint64_t part_size = 0; ///< the first part's (a stream's later parts may be larger)
-    std::string upload_id; ///< the multipart upload's id (also on failure, when made)
+    std::string upload_id;       ///< the multipart upload's id (also on failure, when made)
     /// True when the server confirmed the object's CRC-64 (Complete's or PutObject's header,
     /// or HeadObject's). False means the object exists but nothing vouched for its bytes.
     bool verified = false;
@@ -700,13 +700,13 @@ private:
         };
 
         uploader& up;
-        std::deque<filled> ready;           // read, not started
-        std::map<int, part_buffer> busy;    // in flight
-        std::vector<part_buffer> spare;     // free for the next read
-        unsigned allocated = 0;             // buffers that exist: at most W+1
+        std::deque<filled> ready;        // read, not started
+        std::map<int, part_buffer> busy; // in flight
+        std::vector<part_buffer> spare;  // free for the next read
+        unsigned allocated = 0;          // buffers that exist: at most W+1
         std::error_code read_error;
         bool stopped = false, reading_done = false;
-        timer_type buffer_free;             // an event: a buffer was released, or stop
+        timer_type buffer_free; // an event: a buffer was released, or stop
         asio::cancellation_signal reader_cancel;
 
         explicit stream_feeder(uploader& u) : up(u), buffer_free(u.strand_) {}
@@ -720,7 +720,9 @@ private:
             std::span<const std::byte> view(f.buffer.data.get(),
                                             static_cast<std::size_t>(f.length));
             busy[f.number] = std::move(f.buffer);
-            return pending_part{f.number, f.length, [view] { return part_body{view, nullptr}; }};
+            return pending_part{f.number, f.length, [view] {
+                                    return part_body{view, nullptr};
+                                }};
         }
         void release(int number) {
             auto it = busy.find(number);
@@ -753,9 +755,8 @@ private:
             if (allocated >= up.options_.parallel + 1)
                 return {};
             ++allocated;
-            return part_buffer{std::make_unique_for_overwrite<std::byte[]>(
-                                   static_cast<std::size_t>(size)),
-                               size};
+            return part_buffer{
+                std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(size)), size};
         }
     };
 
@@ -878,7 +879,9 @@ private:
             crypto::md5_hasher md5;
             if (auto ec = source->rewind())
                 throw std::system_error(ec);
-            auto hash = [&md5](std::span<const std::byte> chunk) { md5.update(chunk); };
+            auto hash = [&md5](std::span<const std::byte> chunk) {
+                md5.update(chunk);
+            };
             for (;;) {
                 auto [ec, size] = co_await read_chunk(*source, hash);
                 if (ec)
@@ -902,16 +905,16 @@ private:
         auto token = asio::experimental::as_tuple(asio::use_awaitable);
         return asio::async_initiate<decltype(token), void(std::error_code, std::size_t)>(
             [&source, &consume](auto handler) {
-                source.async_read_chunk([h = std::move(handler), &consume](
-                                            std::error_code ec,
-                                            std::span<const std::byte> chunk) mutable {
-                    if (!ec)
-                        consume(chunk);
-                    auto ex = asio::get_associated_executor(h);
-                    asio::post(ex, [h = std::move(h), ec, size = chunk.size()]() mutable {
-                        h(ec, size);
+                source.async_read_chunk(
+                    [h = std::move(handler), &consume](std::error_code ec,
+                                                       std::span<const std::byte> chunk) mutable {
+                        if (!ec)
+                            consume(chunk);
+                        auto ex = asio::get_associated_executor(h);
+                        asio::post(ex, [h = std::move(h), ec, size = chunk.size()]() mutable {
+                            h(ec, size);
+                        });
                     });
-                });
             },
             token);
     }
@@ -990,12 +993,12 @@ private:
 ///
 /// Plan: the part size is `choose_part_size(size, options.part_size)` (a stream's:
 /// `stream_part_size(number, options.part_size, options.expected_size)`, read whole into
-/// one of W+1 buffers); an object of at most one part is sent with one PutObject; else InitiateMultipartUpload, then at most
-/// `options.parallel` UploadParts in flight (a file part is streamed from the file in chunks:
-/// memory is bounded by the window, not by the part size), each checked against its reply's
-/// CRC-64 and retried per `options.retry`; then CompleteMultipartUpload with the sorted part
-/// list (or complete-all), whose reply's CRC-64 must equal the parts' combined CRC-64. Without
-/// a CRC-64 in the reply, HeadObject decides (size, and CRC-64 when it has one);
+/// one of W+1 buffers); an object of at most one part is sent with one PutObject; else
+/// InitiateMultipartUpload, then at most `options.parallel` UploadParts in flight (a file part is
+/// streamed from the file in chunks: memory is bounded by the window, not by the part size), each
+/// checked against its reply's CRC-64 and retried per `options.retry`; then CompleteMultipartUpload
+/// with the sorted part list (or complete-all), whose reply's CRC-64 must equal the parts' combined
+/// CRC-64. Without a CRC-64 in the reply, HeadObject decides (size, and CRC-64 when it has one);
 /// `result.verified` says whether the server vouched for the object's bytes. A Complete whose
 /// reply was lost and whose retry says NoSuchUpload is settled by HeadObject too.
 ///

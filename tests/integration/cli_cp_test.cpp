@@ -11,15 +11,15 @@
 
 #include <catch2/catch.hpp>
 
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <fstream>
 #include <random>
 #include <string>
@@ -353,12 +353,13 @@ TEST_CASE("cp: 256 MiB from a file and from a pipe, read back identical",
             std::vector<std::string> extra;
             std::vector<std::string> g = globals(0);
             if (tls)
-                extra = {"--tls-cert", certs + "/server.crt", "--tls-key", certs + "/server.key",
-                         "--storage", "dir:" + dir.file("store")};
+                extra = {"--tls-cert",          certs + "/server.crt", "--tls-key",
+                         certs + "/server.key", "--storage",           "dir:" + dir.file("store")};
             ossmp::test::emulator_process emu(emulator_args(extra));
             if (tls)
-                g = {"--endpoint", "https://localhost:" + std::to_string(emu.port()),
-                     "--path-style", "--region", "cn-hangzhou", "--ca-file",
+                g = {"--endpoint",          "https://localhost:" + std::to_string(emu.port()),
+                     "--path-style",        "--region",
+                     "cn-hangzhou",         "--ca-file",
                      certs + "/test-ca.crt"};
             else
                 g = globals(emu.port());
@@ -377,8 +378,7 @@ TEST_CASE("cp: 256 MiB from a file and from a pipe, read back identical",
             REQUIRE(pipe_run.exit_code == 0);
             CHECK(pipe_run.out.find("\"crc64\":\"" + crc + "\"") != std::string::npos);
             CHECK(pipe_run.out.find("\"verified\":true") != std::string::npos);
-            CHECK(pipe_run.out.find("\"size\":" + std::to_string(big.size())) !=
-                  std::string::npos);
+            CHECK(pipe_run.out.find("\"size\":" + std::to_string(big.size())) != std::string::npos);
             INFO("pipe peak RSS " << pipe_run.max_rss_kib << " KiB, 1-byte stdin "
                                   << baseline.max_rss_kib << " KiB");
             REQUIRE(baseline.max_rss_kib > 0);
@@ -406,8 +406,8 @@ TEST_CASE("cp -: stream edge cases", "[cli][cp][integration]") {
     SECTION("exactly one part, and one byte more") {
         for (std::size_t size : {std::size_t{1} << 20, (std::size_t{1} << 20) + 1}) {
             const std::string bytes = random_bytes(size, size);
-            auto r = run_cli(dir, cat(g, {"--json", "cp", "-", url("s"), "--part-size", "1M"}),
-                             bytes);
+            auto r =
+                run_cli(dir, cat(g, {"--json", "cp", "-", url("s"), "--part-size", "1M"}), bytes);
             INFO(r.err);
             REQUIRE(r.exit_code == 0);
             CHECK(r.out.find("\"verified\":true") != std::string::npos);

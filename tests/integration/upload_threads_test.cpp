@@ -44,8 +44,7 @@ struct rig {
 
     explicit rig(std::uint16_t port)
         : transport(ctx, transport_options(port)),
-          client(transport, client_options(port),
-                 ossmp::static_credentials_provider("ak", "sk")) {}
+          client(transport, client_options(port), ossmp::static_credentials_provider("ak", "sk")) {}
     ~rig() { join(); }
 
     static ossmp::asio_transport_options transport_options(std::uint16_t) {
@@ -106,8 +105,8 @@ ossmp::object_meta head(client_type& c, asio::io_context& ctx, const std::string
 
 TEST_CASE("async_upload on 4 threads: a file, a span and a pipe at once",
           "[upload][threads][integration]") {
-    ossmp::test::emulator_process emu(
-        {"--bucket", bucket, "--credentials", "ak:sk", "--region", "cn-hangzhou", "--threads", "2"});
+    ossmp::test::emulator_process emu({"--bucket", bucket, "--credentials", "ak:sk", "--region",
+                                       "cn-hangzhou", "--threads", "2"});
     const std::string a = pattern(5u << 20, 31), b = pattern((3u << 20) + 77, 32),
                       c = pattern((4u << 20) + 5, 33);
     char path[] = "/tmp/ossmp-upload-threads-XXXXXX";
@@ -160,9 +159,8 @@ TEST_CASE("async_upload on 4 threads: a file, a span and a pipe at once",
     CHECK(from_pipe.result.crc64 == ossmp::crc64(c));
     CHECK(from_pipe.result.size == c.size());
     CHECK(from_file.result.parts == 20);
-    for (const auto& [key, bytes] : {std::pair<std::string, const std::string*>{"file", &a},
-                                     {"span", &b},
-                                     {"pipe", &c}}) {
+    for (const auto& [key, bytes] :
+         {std::pair<std::string, const std::string*>{"file", &a}, {"span", &b}, {"pipe", &c}}) {
         const auto meta = head(r.client, r.ctx, key);
         CHECK(meta.size == bytes->size());
         REQUIRE(meta.crc64);
@@ -183,16 +181,15 @@ TEST_CASE("async_upload on 4 threads: cancelled from another strand while parts 
     std::atomic<int> calls{0};
     std::promise<void> started;
     asio::post(strand, [&] {
-        ossmp::async_upload(r.client, ossmp::memory_source(bytes_of(a)), object("cancelled"),
-                            options(),
-                            asio::bind_cancellation_slot(
-                                cancel.slot(), asio::bind_executor(strand, [&](std::error_code ec,
-                                                                               ossmp::upload_result
-                                                                                   res) {
-                                    out.ec = ec;
-                                    out.result = std::move(res);
-                                    ++calls;
-                                })));
+        ossmp::async_upload(
+            r.client, ossmp::memory_source(bytes_of(a)), object("cancelled"), options(),
+            asio::bind_cancellation_slot(
+                cancel.slot(),
+                asio::bind_executor(strand, [&](std::error_code ec, ossmp::upload_result res) {
+                    out.ec = ec;
+                    out.result = std::move(res);
+                    ++calls;
+                })));
         started.set_value();
     });
     r.run();

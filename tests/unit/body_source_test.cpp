@@ -303,3 +303,103 @@ TEST_CASE("UploadPart and PutObject stream a source and check the CRC-64 of what
         CHECK(body->sent_crc64() == crc);
     }
 }
+
+namespace {
+// One chunk read: whether the handler ran inside async_read_chunk, on which thread, and what.
+struct one_chunk {
+    bool at_once = false;
+    std::thread::id thread;
+    std::error_code ec;
+    std::string bytes;
+};
+one_chunk read_one(ossmp::http::body_source& source) {
+    one_chunk out;
+    std::promise<void> done;
+    source.async_read_chunk([&](std::error_code ec, std::span<const std::byte> chunk) {
+        out.thread = std::this_thread::get_id();
+        out.ec = ec;
+        out.bytes.assign(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+        done.set_value();
+    });
+    done.get_future().wait();
+    // This thread waits above once the call has returned: a handler that ran on it ran inside
+    // async_read_chunk.
+    out.at_once = out.thread == std::this_thread::get_id();
+    return out;
+}
+} // namespace
+
+TEST_CASE("file_body: a chunk the page cache holds is read at once, any other on the reader",
+          "[body]") {
+    const std::string data = pattern(3 * 256 * 1024 + 7, 5);
+    temp_file file(data); // just written: in the page cache
+    ossmp::file_body_options o;
+    o.chunk_size = 256 * 1024;
+    SECTION("cached: at once, on the calling thread") {
+        auto body = ossmp::make_file_body(file.fd, 0, data.size(), o);
+        REQUIRE_FALSE(body->rewind());
+        auto c = read_one(*body);
+#ifdef RWF_NOWAIT
+        CHECK(c.at_once);
+#endif
+        CHECK_FALSE(c.ec);
+        CHECK(c.bytes == data.substr(0, 256 * 1024));
+        CHECK(drain(*body).second == data); // and whole passes are right
+    }
+    SECTION("not cached: on the reader executor, the bytes right") {
+        REQUIRE(::fsync(file.fd) == 0);
+        REQUIRE(::posix_fadvise(file.fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+        auto body = ossmp::make_file_body(file.fd, 0, data.size(), o);
+        REQUIRE_FALSE(body->rewind());
+        auto c = read_one(*body);
+        CHECK_FALSE(c.at_once); // RWF_NOWAIT said EAGAIN: never a wait for the disk here
+        CHECK(c.bytes == data.substr(0, 256 * 1024));
+    }
+    SECTION("turned off: always on the reader executor") {
+        o.cached_reads_inline = false;
+        auto body = ossmp::make_file_body(file.fd, 0, data.size(), o);
+        REQUIRE_FALSE(body->rewind());
+        auto c = read_one(*body);
+        CHECK_FALSE(c.at_once);
+        CHECK(c.bytes == data.substr(0, 256 * 1024));
+        CHECK(drain(*body).second == data);
+    }
+}
+
+TEST_CASE("file_body chunk buffers come back to a pool", "[body]") {
+    // A part used to allocate (and zero) a new chunk buffer; now bodies reuse them.
+    auto& pool = ossmp::detail::chunk_buffer_pool::instance();
+    constexpr std::size_t odd_size = 123 * 4096 + 1; // a size no other body uses
+    auto b = pool.take(odd_size);
+    const std::byte* address = b.get();
+    pool.give(std::move(b), odd_size);
+    auto again = pool.take(odd_size);
+    CHECK(again.get() == address);
+    pool.give(std::move(again), odd_size);
+
+    const std::string data = pattern(odd_size * 2, 6);
+    temp_file file(data);
+    ossmp::file_body_options o;
+    o.chunk_size = odd_size;
+    const std::byte* first_chunk = nullptr;
+    for (int i = 0; i < 3; ++i) { // three parts one after the other: one buffer
+        auto body = ossmp::make_file_body(file.fd, 0, data.size(), o);
+        REQUIRE_FALSE(body->rewind());
+        const std::byte* seen = nullptr;
+        std::error_code error;
+        std::promise<void> done;
+        body->async_read_chunk([&](std::error_code ec, std::span<const std::byte> chunk) {
+            error = ec;
+            seen = chunk.data();
+            done.set_value();
+        });
+        done.get_future().wait();
+        CHECK_FALSE(error);
+        if (i == 0)
+            first_chunk = seen;
+        CHECK(seen == first_chunk);
+        while (body.use_count() > 1) // a reader thread may still hold it for a moment
+            std::this_thread::yield();
+    }
+    CHECK(first_chunk == address);
+}

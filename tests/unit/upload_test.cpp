@@ -18,9 +18,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -210,9 +210,9 @@ public:
             token, buffers);
     }
 
-    std::size_t pos = 0;             // bytes handed out
-    std::size_t fail_at = SIZE_MAX;  // offset whose read fails
-    std::size_t hang_at = SIZE_MAX;  // offset whose read waits for cancellation
+    std::size_t pos = 0;            // bytes handed out
+    std::size_t fail_at = SIZE_MAX; // offset whose read fails
+    std::size_t hang_at = SIZE_MAX; // offset whose read waits for cancellation
     bool hanging = false;
     int cancelled = 0;
 
@@ -546,8 +546,8 @@ TEST_CASE("async_upload: a file source streams its parts from the file", "[uploa
 }
 
 TEST_CASE("async_upload: a stream of unknown length, read whole part by part", "[upload][stream]") {
-    for (std::size_t size : {std::size_t{0}, std::size_t{1}, part - 1, part, part + 1,
-                             7 * part + part / 2}) {
+    for (std::size_t size :
+         {std::size_t{0}, std::size_t{1}, part - 1, part, part + 1, 7 * part + part / 2}) {
         DYNAMIC_SECTION(size << " bytes") {
             fixture f;
             f.transport.set_delay(1ms); // parts overlap
@@ -652,8 +652,7 @@ TEST_CASE("async_upload: cancelling a stream upload cancels the read in progress
             in.hang_at = hang;
             asio::cancellation_signal cancel;
             outcome out;
-            ossmp::async_upload(f.client, ossmp::stream_source(in), object_params(),
-                                fast_options(),
+            ossmp::async_upload(f.client, ossmp::stream_source(in), object_params(), fast_options(),
                                 asio::bind_cancellation_slot(
                                     cancel.slot(), [&](std::error_code ec, ossmp::upload_result r) {
                                         ++out.calls;
@@ -661,8 +660,8 @@ TEST_CASE("async_upload: cancelling a stream upload cancels the read in progress
                                         out.result = std::move(r);
                                     }));
             // Run until the stream hangs and every part before it was answered.
-            for (int i = 0; i < 100000 && !(in.hanging && f.transport.round_trips() ==
-                                                              f.transport.completed());
+            for (int i = 0; i < 100000 &&
+                            !(in.hanging && f.transport.round_trips() == f.transport.completed());
                  ++i)
                 f.ctx.run_one_for(20ms);
             REQUIRE(in.hanging);
@@ -709,8 +708,8 @@ TEST_CASE("async_upload: exactly 10,000 parts, and one byte more", "[upload][siz
             std::size_t listed = 0, most_in_flight = 0;
             bool in_order = true;
             f.transport.set_responder([&](const http::request& r) -> fake_transport::outcome {
-                most_in_flight = std::max(most_in_flight,
-                                          f.transport.round_trips() - f.transport.completed());
+                most_in_flight =
+                    std::max(most_in_flight, f.transport.round_trips() - f.transport.completed());
                 if (r.method == http::verb::post && r.query_value("uploads"))
                     return reply(200, "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k"
                                       "</Key><UploadId>UP</UploadId>"

@@ -310,7 +310,8 @@ TEST_CASE("stream_part_size: flat, then doubling up to 5 GiB", "[validate]") {
         return sum;
     };
     // 10,000 parts from 8 MiB carry 40.3 TiB (exactly 48.8 TiB needs every part at 5 GiB).
-    CHECK(reach(8 * mib, 0) == 1000 * 8 * mib + 100 * 8 * mib * (2 + 4 + 8 + 16 + 32 + 64 + 128 + 256 + 512) +
+    CHECK(reach(8 * mib, 0) == 1000 * 8 * mib +
+                                   100 * 8 * mib * (2 + 4 + 8 + 16 + 32 + 64 + 128 + 256 + 512) +
                                    8100 * 5 * gib);
     CHECK(reach(8 * mib, 0) > 40 * 1024 * gib);
     // An expected size keeps the parts flat up to it: 64 GiB = 8,192 parts of 8 MiB.

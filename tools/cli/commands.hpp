@@ -512,6 +512,9 @@ public:
             const int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
             if (fd < 0)
                 throw usage_error{"cannot use stdin: " + errno_text(errno)};
+            // A pipe of 1 MiB instead of 64 KiB: 16 times fewer reads and wake-ups per part
+            // (best effort: the system's pipe-max-size may refuse it).
+            ::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
             in.emplace(client_.get_executor(), fd);
         }
         if (a.expected_size && !in)
@@ -619,8 +622,10 @@ private:
             // Files under /proc announce 0 bytes and have more: never upload them as empty.
             char probe;
             if (::pread(fd.get(), &probe, 1, 0) != 0)
-                throw usage_error{path + " announces 0 bytes but has some (a /proc file?): use "
-                                         "`cat " + path + " | ossmp cp - URL`"};
+                throw usage_error{path +
+                                  " announces 0 bytes but has some (a /proc file?): use "
+                                  "`cat " +
+                                  path + " | ossmp cp - URL`"};
         }
         return ossmp::file_source(fd.get());
     }
