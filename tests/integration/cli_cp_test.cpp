@@ -382,7 +382,11 @@ TEST_CASE("cp: 256 MiB from a file and from a pipe, read back identical",
             INFO("pipe peak RSS " << pipe_run.max_rss_kib << " KiB, 1-byte stdin "
                                   << baseline.max_rss_kib << " KiB");
             REQUIRE(baseline.max_rss_kib > 0);
-            CHECK(pipe_run.max_rss_kib <= baseline.max_rss_kib + (5 * 8 + 24) * 1024);
+            // A sanitiser build (baseline above 32 MiB) keeps freed memory in ASan's quarantine
+            // (up to 256 MiB), which the peak counts: there the bound is not the program's. The
+            // g++ and clang stages of scripts/test check it.
+            if (baseline.max_rss_kib < 32 * 1024)
+                CHECK(pipe_run.max_rss_kib <= baseline.max_rss_kib + (5 * 8 + 24) * 1024);
 
             for (const char* key : {"from-file", "from-pipe"}) {
                 const auto back = dir.file("back");
