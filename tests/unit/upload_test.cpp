@@ -174,11 +174,13 @@ struct outcome {
     ossmp::upload_result result;
 };
 
-outcome run_upload(fixture& f, std::string_view data, ossmp::upload_options o,
-                   asio::cancellation_slot slot = {}) {
+// Runs one upload of `source` to its end on the fixture's io_context.
+template <class Source>
+outcome run_source_upload(fixture& f, Source source, ossmp::upload_options o,
+                          asio::cancellation_slot slot = {}) {
     outcome out;
     ossmp::async_upload(
-        f.client, ossmp::memory_source(bytes_of(data)), object_params(), std::move(o),
+        f.client, std::move(source), object_params(), std::move(o),
         asio::bind_cancellation_slot(slot, [&](std::error_code ec, ossmp::upload_result r) {
             ++out.calls;
             out.ec = ec;
@@ -187,6 +189,11 @@ outcome run_upload(fixture& f, std::string_view data, ossmp::upload_options o,
     f.ctx.run();
     f.ctx.restart();
     return out;
+}
+
+outcome run_upload(fixture& f, std::string_view data, ossmp::upload_options o,
+                   asio::cancellation_slot slot = {}) {
+    return run_source_upload(f, ossmp::memory_source(bytes_of(data)), std::move(o), slot);
 }
 
 // An async read stream over a string: each read hands out at most `chunk` bytes (posted);
@@ -255,19 +262,8 @@ private:
     std::size_t chunk_;
 };
 
-outcome run_stream_upload(fixture& f, scripted_stream& in, ossmp::upload_options o,
-                          asio::cancellation_slot slot = {}) {
-    outcome out;
-    ossmp::async_upload(
-        f.client, ossmp::stream_source(in), object_params(), std::move(o),
-        asio::bind_cancellation_slot(slot, [&](std::error_code ec, ossmp::upload_result r) {
-            ++out.calls;
-            out.ec = ec;
-            out.result = std::move(r);
-        }));
-    f.ctx.run();
-    f.ctx.restart();
-    return out;
+outcome run_stream_upload(fixture& f, scripted_stream& in, ossmp::upload_options o) {
+    return run_source_upload(f, ossmp::stream_source(in), std::move(o));
 }
 
 } // namespace
