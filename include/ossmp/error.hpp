@@ -74,6 +74,7 @@ enum class errc {
     timeout = 400,     ///< connect, stall or request timeout (asio_transport_options)
     upload_aborted,    ///< the upload was aborted after an earlier failure
     transfer_too_slow, ///< under asio_transport_options::low_speed_limit for low_speed_time
+    not_resumable,     ///< a checkpoint or resume token given for a stream (it cannot be read again)
 
     // TLS certificate verification (the handshake failed; OpenSSL's verify result says why).
     tls_untrusted_certificate = 500, ///< unknown CA, self-signed, or an incomplete chain
@@ -218,6 +219,9 @@ public:
             return "upload aborted";
         case errc::transfer_too_slow:
             return "transfer too slow (below the low-speed limit)";
+        case errc::not_resumable:
+            return "a stream cannot be resumed (it cannot be read again): no checkpoint or resume "
+                   "token for it";
         case errc::tls_untrusted_certificate:
             return "TLS certificate not trusted (unknown CA or self-signed)";
         case errc::tls_hostname_mismatch:

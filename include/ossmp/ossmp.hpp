@@ -48,4 +48,5 @@
 #include "ossmp/ops/upload_part.hpp"
 
 // Composite algorithms.
+#include "ossmp/checkpoint.hpp"
 #include "ossmp/upload.hpp"

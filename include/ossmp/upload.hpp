@@ -8,6 +8,7 @@
 // `co_spawn` inside `async_initiate`, so it takes any completion token like every operation.
 #pragma once
 
+#include "ossmp/checkpoint.hpp"
 #include "ossmp/client.hpp"
 #include "ossmp/crc64.hpp"
 #include "ossmp/crypto.hpp"
@@ -21,6 +22,7 @@
 #include "ossmp/ops/complete.hpp"
 #include "ossmp/ops/head_object.hpp"
 #include "ossmp/ops/initiate.hpp"
+#include "ossmp/ops/list_parts.hpp"
 #include "ossmp/ops/put_object.hpp"
 #include "ossmp/ops/upload_part.hpp"
 #include "ossmp/requests.hpp"
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <concepts>
@@ -79,6 +82,14 @@ public:
             data_.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length)),
             nullptr};
     }
+    /// What a checkpoint binds to: the size (the bytes themselves are checked by CRC-64 when
+    /// an upload of them is resumed).
+    source_identity identity() const {
+        source_identity id;
+        id.kind = "memory";
+        id.size = data_.size();
+        return id;
+    }
 
 private:
     std::span<const std::byte> data_;
@@ -93,8 +104,10 @@ public:
     /// Uses `fd` (duplicated: the caller may close its own). Throws `std::system_error` when
     /// it cannot be duplicated or stat'ed, `std::invalid_argument` when it is not a regular
     /// file (a pipe has no size: buffer it, or use a stream source).
-    explicit file_source(int fd, file_body_options options = {})
-        : fd_(std::make_shared<owned_fd>(::fcntl(fd, F_DUPFD_CLOEXEC, 0))), options_(options) {
+    /// `path` is only recorded (in `identity()`, for a checkpoint).
+    explicit file_source(int fd, file_body_options options = {}, std::string path = {})
+        : fd_(std::make_shared<owned_fd>(::fcntl(fd, F_DUPFD_CLOEXEC, 0))), options_(options),
+          path_(std::move(path)) {
         if (fd_->fd < 0)
             throw std::system_error(errno, std::generic_category(), "file_source: dup");
         if (::fstat(fd_->fd, &stat_) != 0)
@@ -108,7 +121,7 @@ public:
         if (fd < 0)
             throw std::system_error(errno, std::generic_category(), "open " + path);
         try {
-            file_source s(fd, options);
+            file_source s(fd, options, path);
             ::close(fd);
             return s;
         } catch (...) {
@@ -132,6 +145,19 @@ public:
                now.st_mtim.tv_nsec != stat_.st_mtim.tv_nsec;
     }
     int native_handle() const noexcept { return fd_->fd; }
+    /// What a checkpoint binds to: path (informative), size, modification time, device and
+    /// inode, as they were when the source was made.
+    source_identity identity() const {
+        source_identity id;
+        id.kind = "file";
+        id.path = path_;
+        id.size = size();
+        id.mtime_sec = static_cast<std::int64_t>(stat_.st_mtim.tv_sec);
+        id.mtime_nsec = static_cast<std::uint32_t>(stat_.st_mtim.tv_nsec);
+        id.device = static_cast<std::uint64_t>(stat_.st_dev);
+        id.inode = static_cast<std::uint64_t>(stat_.st_ino);
+        return id;
+    }
 
 private:
     struct owned_fd {
@@ -146,6 +172,7 @@ private:
     };
     std::shared_ptr<owned_fd> fd_;
     file_body_options options_;
+    std::string path_;
     struct stat stat_ {};
 };
 
@@ -216,8 +243,32 @@ struct upload_options {
     bool content_md5 = false;
     /// Complete with `x-oss-complete-all: yes` instead of the part list.
     bool complete_all = false;
-    /// On failure, keep the multipart upload (its parts stay, billed) instead of aborting it.
+    /// On failure or cancellation, keep the multipart upload (its parts stay, billed) instead of
+    /// aborting it; `upload_result::resume_token` then resumes it (a source of known size).
     bool keep_upload_on_failure = false;
+
+    /// A checkpoint file (sources of known size; see checkpoint.hpp), "" for none. Written
+    /// atomically right after InitiateMultipartUpload and as parts complete (when
+    /// `checkpoint_every` parts are new or `checkpoint_interval` has passed since the last write,
+    /// and at the end), removed once the object is complete or the upload aborted, kept when the
+    /// upload is kept. A checkpoint already there for the same source (size, mtime, device,
+    /// inode), object and parameters is resumed: the upload's parts are listed, a listed part
+    /// is reused only when its size and CRC-64 equal those of the local bytes (read again),
+    /// and the rest is sent; the object is verified as a whole as always. A checkpoint for
+    /// anything else fails with `errc::checkpoint_mismatch`, a damaged one with
+    /// `errc::checkpoint_corrupt` (unless `start_fresh`). If its upload is gone (NoSuchUpload)
+    /// the upload starts over (`upload_result::restarted`). The file is never created for an
+    /// object of one part (one PutObject: nothing to resume).
+    std::string checkpoint_path;
+    /// A resume token (`upload_result::resume_token` of an earlier, paused or kept upload of the
+    /// same source and object): resumed like a checkpoint; it wins over the checkpoint file's
+    /// contents (the file, if any, is where progress is written from then on).
+    std::string resume_token;
+    /// Do not resume: a checkpoint file already at `checkpoint_path` (damaged or not, for this
+    /// upload or not) is replaced, and the upload it records is aborted (best effort).
+    bool start_fresh = false;
+    unsigned checkpoint_every = 64;
+    std::chrono::milliseconds checkpoint_interval{1000};
     /// Called on the upload's strand with the bytes acknowledged so far, at most every
     /// `progress_interval` (and once at the end of every successful upload); never goes back.
     std::function<void(const upload_progress&)> on_progress;
@@ -235,7 +286,17 @@ struct upload_result {
     /// True when the server confirmed the object's CRC-64 (Complete's or PutObject's header,
     /// or HeadObject's). False means the object exists but nothing vouched for its bytes.
     bool verified = false;
-    bool aborted = false;    ///< on failure: the upload was aborted (its parts deleted)
+    bool aborted = false; ///< on failure: the upload was aborted (its parts deleted)
+    /// Parts (and their bytes) of an earlier run that were found on the server with the local
+    /// bytes' size and CRC-64, and not sent again (resuming a checkpoint or token).
+    unsigned parts_reused = 0;
+    std::uint64_t bytes_reused = 0;
+    /// True when a checkpoint or token was given but its upload no longer existed
+    /// (NoSuchUpload): everything was sent again in a new upload.
+    bool restarted = false;
+    /// On failure or cancellation with the multipart upload kept (`keep_upload_on_failure`, or a
+    /// pause): the state to resume it from (`upload_options::resume_token`). Empty otherwise.
+    std::string resume_token;
     std::string failed_step; ///< on failure: "UploadPart 7", "CompleteMultipartUpload", ...
     diagnostics diag;        ///< on failure: what the server said about the failing request
 };
@@ -250,6 +311,7 @@ struct upload_part_outcome {
     std::string etag;
     std::uint64_t crc64 = 0;
     bool crc_from_server = false;
+    bool reused = false; ///< found on the server (resume), not sent
     diagnostics diag;
 };
 
@@ -269,6 +331,19 @@ public:
     /// The whole upload. Never throws: every failure is in the result's error code.
     asio::awaitable<std::pair<std::error_code, upload_result>> run() {
         co_await asio::this_coro::throw_if_cancelled(false);
+        // Partial cancellation is a pause: it stops the upload like terminal cancellation, but
+        // the multipart upload is kept and a resume token returned.
+        auto* paused = &paused_;
+        co_await asio::this_coro::reset_cancellation_state([paused](asio::cancellation_type t) {
+            const bool terminal =
+                (t & asio::cancellation_type::terminal) != asio::cancellation_type::none;
+            if (!terminal &&
+                (t & asio::cancellation_type::partial) != asio::cancellation_type::none) {
+                paused->store(true);
+                return asio::cancellation_type::terminal;
+            }
+            return terminal ? asio::cancellation_type::terminal : asio::cancellation_type::none;
+        });
         std::error_code ec;
         try {
             ec = co_await run_inner();
@@ -279,6 +354,7 @@ public:
         } catch (...) {
             ec = make_error_code(errc::invalid_argument);
         }
+        co_await finish_checkpoint(ec);
         co_return std::make_pair(ec, std::move(result_));
     }
 
@@ -359,10 +435,13 @@ private:
             co_return ec;
         if (auto ec = validate_key(params_.key))
             co_return ec;
-        if constexpr (is_stream_source_v<Source>)
+        if constexpr (is_stream_source_v<Source>) {
+            if (!options_.checkpoint_path.empty() || !options_.resume_token.empty())
+                co_return errc::not_resumable;
             co_return co_await run_stream();
-        else
+        } else {
             co_return co_await run_known();
+        }
     }
 
     asio::awaitable<std::error_code> run_known() {
@@ -371,17 +450,259 @@ private:
         result_.size = total;
         if (total > max_object_size)
             co_return errc::too_many_parts;
-        const std::uint64_t part_size = choose_part_size(total, options_.part_size);
-        if (total <= part_size)
+        std::uint64_t part_size = choose_part_size(total, options_.part_size);
+        if (auto ec = co_await load_checkpoint(total))
+            co_return ec;
+        if (resume_)
+            part_size = resume_->part_size;
+        else if (total <= part_size)
             co_return co_await put_whole(
                 total, [this, total] { return part_body(source_.part(0, total)); });
+        part_size_ = part_size;
         result_.part_size = part_size;
         result_.parts = static_cast<unsigned>(part_count(total, part_size));
         progress_.parts = result_.parts;
-        if (auto ec = co_await initiate())
-            co_return ec;
+        if (resume_) {
+            result_.upload_id = resume_->upload_id;
+            auto ec = co_await list_uploaded_parts();
+            if (ec == service_errc::no_such_upload) { // gone (aborted, expired): start over
+                result_.restarted = true;
+                result_.upload_id.clear();
+                resume_.reset();
+                listed_.clear();
+                recorded_.clear();
+                done_.clear();
+                result_.failed_step.clear();
+                result_.diag = diagnostics{};
+            } else if (ec) {
+                co_return ec;
+            }
+        }
+        if (!resume_) {
+            if (auto ec = co_await initiate())
+                co_return ec;
+            if (checkpointing_) { // from now on the upload can be resumed
+                checkpoint_owned_ = true;
+                if (auto ec = co_await write_checkpoint_now()) {
+                    fail("writing the checkpoint " + options_.checkpoint_path, diagnostics{});
+                    co_await abort_upload();
+                    co_return ec;
+                }
+            }
+        }
         range_feeder feeder{*this, total, part_size, result_.parts};
         co_return co_await multipart(feeder);
+    }
+
+    // --- Checkpoints and resume --------------------------------------------------------------
+
+    /// Runs `fn()` (a blocking file operation returning `std::error_code`) on the file
+    /// executor. By reference: a caller passes a named closure, never a temporary in its
+    /// co_await operand (g++ 12 destroys such a temporary twice, see `scan`).
+    template <class Fn>
+    static asio::awaitable<std::error_code> blocking(const Fn& fn) {
+        auto call = [fn]() mutable -> asio::awaitable<std::error_code> {
+            co_return fn();
+        };
+        auto on_file_executor =
+            asio::co_spawn(default_file_executor(), std::move(call), asio::use_awaitable);
+        co_return co_await std::move(on_file_executor);
+    }
+
+    source_identity identity() const {
+        if constexpr (requires(const Source& s) {
+                          { s.identity() } -> std::convertible_to<source_identity>;
+                      }) {
+            return source_.identity();
+        } else {
+            source_identity id;
+            id.size = source_.size();
+            return id;
+        }
+    }
+
+    /// Reads the resume token or the checkpoint file, if any: sets `resume_` when it is for
+    /// this upload. Errors: it is damaged or for another upload (unless `start_fresh`), or
+    /// the file cannot be read.
+    asio::awaitable<std::error_code> load_checkpoint(std::uint64_t total) {
+        checkpointing_ = !options_.checkpoint_path.empty();
+        resumable_ = true;
+        identity_ = identity();
+        identity_.size = total;
+        params_sha256_ = initiate_params_digest(params_);
+        const bool from_token = !options_.resume_token.empty();
+        if (!checkpointing_ && !from_token)
+            co_return std::error_code{};
+        const std::string what = from_token ? std::string("the resume token")
+                                            : "the checkpoint " + options_.checkpoint_path;
+        std::string text;
+        std::error_code ec;
+        if (from_token) {
+            text = options_.resume_token;
+        } else {
+            const std::string path = options_.checkpoint_path;
+            auto* out = &text;
+            auto read = [path, out] {
+                return read_checkpoint_file(path, *out);
+            };
+            ec = co_await blocking(read);
+            if (ec == std::errc::no_such_file_or_directory)
+                co_return std::error_code{};
+            if (ec && ec != errc::checkpoint_corrupt) {
+                fail("reading " + what, diagnostics{});
+                co_return ec;
+            }
+        }
+        upload_checkpoint c;
+        if (!ec)
+            ec = parse_checkpoint(text, c);
+        if (options_.start_fresh && !from_token) {
+            checkpoint_owned_ = true; // replaced: removed or rewritten at the end
+            if (!ec)                  // its upload can never be resumed now: abort it
+                co_await abort_other(c);
+            co_return std::error_code{};
+        }
+        if (ec) {
+            diagnostics d;
+            d.message = what + " is damaged or not a checkpoint (start fresh to replace it)";
+            fail("reading " + what, d);
+            co_return ec;
+        }
+        const std::string reason =
+            checkpoint_mismatch_reason(c, identity_, params_.bucket, params_.key, params_sha256_);
+        if (!reason.empty()) {
+            diagnostics d;
+            d.message = what + " is not for this upload: " + reason;
+            fail("reading " + what, d);
+            co_return errc::checkpoint_mismatch;
+        }
+        checkpoint_owned_ = checkpointing_;
+        for (const auto& p : c.parts) {
+            recorded_[p.number] = p;
+            done_[p.number] = p; // kept in every later write until sent again
+        }
+        resume_ = std::move(c);
+        co_return std::error_code{};
+    }
+
+    /// Every part of the upload being resumed, all pages, into `listed_`.
+    asio::awaitable<std::error_code> list_uploaded_parts() {
+        list_parts_params lp;
+        lp.bucket = params_.bucket;
+        lp.key = params_.key;
+        lp.upload_id = result_.upload_id;
+        lp.request_payer = params_.request_payer;
+        int marker = 0;
+        for (;;) {
+            if (marker > 0)
+                lp.part_number_marker = marker;
+            list_parts_result page;
+            diagnostics d;
+            auto ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
+                auto [e, r] = co_await async_list_parts(
+                    client_, lp, d, asio::experimental::as_tuple(asio::use_awaitable));
+                page = std::move(r);
+                co_return e;
+            });
+            // A page that does not move on would list forever.
+            if (!ec && page.is_truncated && page.next_part_number_marker <= marker)
+                ec = errc::bad_xml_value;
+            if (ec) {
+                fail("ListParts", d);
+                co_return ec;
+            }
+            for (auto& p : page.parts)
+                listed_[p.part_number] = std::move(p);
+            if (!page.is_truncated)
+                co_return std::error_code{};
+            marker = page.next_part_number_marker;
+        }
+    }
+
+    /// The checkpoint as it stands: the parts acknowledged so far.
+    upload_checkpoint current_checkpoint() const {
+        upload_checkpoint c;
+        c.source = identity_;
+        c.bucket = params_.bucket;
+        c.key = params_.key;
+        c.params_sha256 = params_sha256_;
+        c.part_size = part_size_;
+        c.upload_id = result_.upload_id;
+        for (const auto& [n, p] : done_)
+            c.parts.push_back(p);
+        return c;
+    }
+
+    asio::awaitable<std::error_code> write_checkpoint_now() {
+        const std::string path = options_.checkpoint_path;
+        std::string text = serialize_checkpoint(current_checkpoint());
+        unsaved_ = 0;
+        last_save_ = std::chrono::steady_clock::now();
+        auto write = [path, text = std::move(text)] {
+            return write_checkpoint_file(path, text);
+        };
+        co_return co_await blocking(write);
+    }
+
+    /// A part was acknowledged: writes the checkpoint in the background when enough is new
+    /// (one write at a time; the window does not wait for it).
+    void checkpoint_part_done(const upload_part_outcome& o) {
+        done_[o.number] = checkpoint_part{o.number, o.length, o.crc64, o.etag};
+        if (!checkpointing_)
+            return;
+        ++unsaved_;
+        if (save_running_ || save_error_)
+            return;
+        if (unsaved_ < std::max(1u, options_.checkpoint_every) &&
+            std::chrono::steady_clock::now() - last_save_ < options_.checkpoint_interval)
+            return;
+        save_running_ = true;
+        unsaved_ = 0;
+        last_save_ = std::chrono::steady_clock::now();
+        asio::post(default_file_executor(), [this, path = options_.checkpoint_path,
+                                             text = serialize_checkpoint(current_checkpoint())] {
+            auto ec = write_checkpoint_file(path, text);
+            asio::post(strand_, [this, ec] {
+                save_running_ = false;
+                if (ec)
+                    save_error_ = ec;
+                wake_.cancel();
+            });
+        });
+    }
+
+    /// At the end: the checkpoint file is removed when nothing is left to resume (the object
+    /// is complete, or the upload aborted or never made), else brought up to date; a kept
+    /// upload's state is also returned as a resume token.
+    asio::awaitable<void> finish_checkpoint(std::error_code ec) {
+        if (!resumable_)
+            co_return;
+        const bool kept = ec && !completed_ && !result_.aborted && !result_.upload_id.empty();
+        if (kept)
+            result_.resume_token = serialize_checkpoint(current_checkpoint());
+        if (!checkpoint_owned_)
+            co_return;
+        const std::string path = options_.checkpoint_path;
+        if (kept)
+            co_await write_checkpoint_now(); // best effort: an older one still resumes
+        if (!kept) {
+            auto remove = [path] {
+                return remove_checkpoint_file(path);
+            };
+            co_await blocking(remove);
+        }
+    }
+
+    /// Aborts the upload recorded by a checkpoint being replaced (best effort).
+    asio::awaitable<void> abort_other(const upload_checkpoint& c) {
+        abort_params ap;
+        ap.bucket = c.bucket;
+        ap.key = c.key;
+        ap.upload_id = c.upload_id;
+        ap.request_payer = params_.request_payer;
+        diagnostics d;
+        co_await async_abort_upload(client_, ap, d,
+                                    asio::experimental::as_tuple(asio::use_awaitable));
     }
 
     // --- One PutObject -----------------------------------------------------------------------
@@ -559,6 +880,9 @@ private:
             }
             if (!first && feeder.error())
                 fail_first(feeder.error(), "reading the source", diagnostics{});
+            if (!first && save_error_)
+                fail_first(save_error_, "writing the checkpoint " + options_.checkpoint_path,
+                           diagnostics{});
             if (in_flight == 0 && (first || (feeder.exhausted() && !feeder.has_part())))
                 break;
             if (finished.empty()) {
@@ -568,7 +892,8 @@ private:
             if (!caller_cancel && co_await caller_cancelled()) {
                 // The caller cancelled the upload: stop every part, then clean up below.
                 caller_cancel = true;
-                fail_first(asio::error::operation_aborted, "cancelled", diagnostics{});
+                fail_first(asio::error::operation_aborted, paused_ ? "paused" : "cancelled",
+                           diagnostics{});
                 co_await asio::this_coro::reset_cancellation_state();
             }
             if (finished.empty())
@@ -583,12 +908,21 @@ private:
                 fail_first(o.ec, "UploadPart " + std::to_string(o.number), o.diag);
                 continue;
             }
+            if (o.reused) {
+                ++result_.parts_reused;
+                result_.bytes_reused += o.length;
+            }
             progress_.bytes_done += o.length;
             ++progress_.parts_done;
             report_progress(false);
+            checkpoint_part_done(o);
             outcomes[index] = std::move(o);
         }
         co_await feeder.join();
+        while (save_running_) { // the checkpoint write in the background
+            wake_.expires_at(timer_type::time_point::max());
+            co_await wake_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        }
         if (first) {
             co_await abort_upload();
             co_return first;
@@ -620,7 +954,9 @@ private:
         cp.key = params_.key;
         cp.upload_id = result_.upload_id;
         cp.request_payer = params_.request_payer;
-        cp.complete_all = options_.complete_all;
+        // Complete-all would also take parts numbered past the end that a resumed upload may hold.
+        cp.complete_all = options_.complete_all &&
+                          (listed_.empty() || listed_.rbegin()->first <= static_cast<int>(n));
         if (!cp.complete_all)
             for (unsigned i = 0; i < n; ++i)
                 cp.parts.push_back(completed_part{static_cast<int>(i + 1), outcomes[i].etag});
@@ -648,10 +984,13 @@ private:
         }
         if (ec) {
             fail("CompleteMultipartUpload", d);
-            if (ec != errc::crc_mismatch) // a mismatch means the object exists, but wrong
+            if (ec == errc::crc_mismatch) // the object exists, but wrong: nothing to resume
+                completed_ = true;
+            else
                 co_await abort_upload();
             co_return ec;
         }
+        completed_ = true;
         result_.etag = done_result.etag;
         if (done_result.crc64) { // compared with `whole` by the op
             result_.verified = true;
@@ -670,6 +1009,25 @@ private:
         upload_part_outcome out;
         out.number = number;
         out.length = length;
+        if (auto it = listed_.find(number); it != listed_.end() && it->second.size == length) {
+            // On the server from an earlier run: reused when the local bytes are the same
+            // (their CRC-64 equals the listed one, or, when the listing has none, the part is
+            // the one the checkpoint recorded: same ETag, same CRC-64).
+            auto body = make_body();
+            const std::uint64_t local = co_await crc_of(body);
+            const auto rec = recorded_.find(number);
+            const bool same = it->second.crc64
+                                  ? *it->second.crc64 == local
+                                  : rec != recorded_.end() && rec->second.etag == it->second.etag &&
+                                        rec->second.crc64 == local;
+            if (same) {
+                out.etag = it->second.etag;
+                out.crc64 = local;
+                out.crc_from_server = it->second.crc64.has_value();
+                out.reused = true;
+                co_return out;
+            }
+        }
         out.ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
             auto body = make_body();
             upload_part_params p;
@@ -885,30 +1243,50 @@ private:
             co_return crypto::base64_encode(crypto::md5(std::string_view(
                 reinterpret_cast<const char*>(body.data.data()), body.data.size())));
         }
-        // The pass runs on the file executor. The closure is a named variable: g++ 12 destroys
-        // a temporary with a non-trivial destructor inside a co_await operand twice (here: the
-        // captured shared_ptr, a use-after-free that ASan caught).
-        auto pass = [source = body.source]() -> asio::awaitable<std::string> {
-            crypto::md5_hasher md5;
+        auto md5 = std::make_shared<crypto::md5_hasher>();
+        auto update = [md5](std::span<const std::byte> chunk) {
+            md5->update(chunk);
+        };
+        co_await scan(body.source, update);
+        const auto digest = md5->finish();
+        co_return crypto::base64_encode(
+            std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+    }
+
+    /// The CRC-64 of a part body (for a source: one pass on the file executor).
+    asio::awaitable<std::uint64_t> crc_of(const part_body& body) {
+        if (!body.source)
+            co_return crc64(body.data);
+        auto crc = std::make_shared<std::uint64_t>(0);
+        auto update = [crc](std::span<const std::byte> chunk) {
+            *crc = crc64(chunk, *crc);
+        };
+        co_await scan(body.source, update);
+        co_return *crc;
+    }
+
+    /// One pass over a body source on the file executor, `consume(chunk)` seeing every chunk
+    /// where it is read. Throws `std::system_error` on a read error.
+    template <class Consume>
+    static asio::awaitable<void> scan(const std::shared_ptr<http::body_source>& source,
+                                      const Consume& consume) {
+        // The closure is a named variable: g++ 12 destroys a temporary with a non-trivial
+        // destructor inside a co_await operand twice (here: the captured shared_ptr, a
+        // use-after-free that ASan caught).
+        auto pass = [source, consume]() mutable -> asio::awaitable<void> {
             if (auto ec = source->rewind())
                 throw std::system_error(ec);
-            auto hash = [&md5](std::span<const std::byte> chunk) {
-                md5.update(chunk);
-            };
             for (;;) {
-                auto [ec, size] = co_await read_chunk(*source, hash);
+                auto [ec, size] = co_await read_chunk(*source, consume);
                 if (ec)
                     throw std::system_error(ec);
                 if (size == 0)
                     break;
             }
-            const auto digest = md5.finish();
-            co_return crypto::base64_encode(
-                std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
         };
         auto on_reader =
             asio::co_spawn(default_file_executor(), std::move(pass), asio::use_awaitable);
-        co_return co_await std::move(on_reader);
+        co_await std::move(on_reader);
     }
 
     /// Awaits one chunk of a body source: `consume(chunk)` sees it where the source delivers
@@ -965,7 +1343,7 @@ private:
     /// Aborts the upload (unless asked to keep it) on a path the caller's cancellation cannot
     /// reach: its own empty cancellation slot.
     asio::awaitable<void> abort_upload() {
-        if (options_.keep_upload_on_failure || result_.upload_id.empty())
+        if (options_.keep_upload_on_failure || paused_ || result_.upload_id.empty())
             co_return;
         abort_params ap;
         ap.bucket = params_.bucket;
@@ -997,6 +1375,24 @@ private:
     upload_result result_;
     upload_progress progress_;
     std::chrono::steady_clock::time_point last_progress_{};
+    std::atomic<bool> paused_{false}; // partial cancellation seen (set by the filter in `run`)
+    bool completed_ = false;          // CompleteMultipartUpload succeeded (the upload is gone)
+
+    // Checkpoint and resume (sources of known size).
+    bool resumable_ = false;        // a source of known size: a token can be made
+    bool checkpointing_ = false;    // `options_.checkpoint_path` is set
+    bool checkpoint_owned_ = false; // the file at that path is ours to update or remove
+    source_identity identity_;
+    std::string params_sha256_;
+    std::uint64_t part_size_ = 0;
+    std::optional<upload_checkpoint> resume_;
+    std::map<int, part_info> listed_;         // the upload's parts on the server (resume)
+    std::map<int, checkpoint_part> recorded_; // the parts the checkpoint recorded
+    std::map<int, checkpoint_part> done_;     // acknowledged parts (what the next write holds)
+    unsigned unsaved_ = 0;
+    std::chrono::steady_clock::time_point last_save_{};
+    bool save_running_ = false;
+    std::error_code save_error_;
 };
 
 } // namespace detail

@@ -1,8 +1,9 @@
 // `ossmp cp` (async_upload behind a command) against ossmp-emulator over real sockets: a
 // multipart upload read back byte for byte, retries through injected resets and 500s, a
-// Complete whose CRC-64 is wrong (exit 3), parts that keep failing (the upload aborted, or kept
-// with --keep-on-failure and the command to remove it), Ctrl-C in the middle (exit 130, the
-// upload aborted), the sources cp refuses, the progress lines, and the download direction.
+// Complete whose CRC-64 is wrong (exit 3), parts that keep failing (without a checkpoint the
+// upload aborted, or kept with --keep-on-failure and the command to remove it), Ctrl-C in the
+// middle without a checkpoint (exit 130, the upload aborted), the sources cp refuses, the
+// progress lines, and the download direction. Resuming: cli_resume_test.cpp.
 #include "support/cli_process.hpp"
 #include "support/emulator_process.hpp"
 #include "support/test_server.hpp"
@@ -30,9 +31,11 @@
 namespace {
 
 using ossmp::test::cat;
+using ossmp::test::cli_globals;
 using ossmp::test::cli_process;
 using ossmp::test::lines_of;
 using ossmp::test::pattern;
+using ossmp::test::random_bytes;
 using ossmp::test::read_file;
 using ossmp::test::run_cli;
 using ossmp::test::temp_dir;
@@ -40,8 +43,11 @@ using ossmp::test::write_file;
 
 constexpr std::string_view bucket = "cp-bucket";
 
+// Credentials for the emulator, and a state directory of the test's own for cp's checkpoints.
 struct env_guard {
+    temp_dir state;
     env_guard() {
+        ::setenv("XDG_STATE_HOME", state.path().c_str(), 1);
         ::setenv("OSS_ACCESS_KEY_ID", "cp-ak", 1);
         ::setenv("OSS_ACCESS_KEY_SECRET", "cp-secret", 1);
         ::unsetenv("OSS_SESSION_TOKEN");
@@ -57,23 +63,8 @@ std::vector<std::string> emulator_args(std::vector<std::string> extra = {}) {
     return a;
 }
 
-std::vector<std::string> globals(std::uint16_t port) {
-    return {"--endpoint", "http://127.0.0.1:" + std::to_string(port), "--path-style", "--region",
-            "cn-hangzhou"};
-}
-
 std::string url(std::string_view key) {
     return "oss://" + std::string(bucket) + "/" + std::string(key);
-}
-
-std::string random_bytes(std::size_t size, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::string out(size, '\0');
-    for (std::size_t i = 0; i < size; i += 8) {
-        const std::uint64_t v = rng();
-        std::memcpy(out.data() + i, &v, std::min<std::size_t>(8, size - i));
-    }
-    return out;
 }
 
 // 5.5 MiB: 6 parts of 1 MiB (the last one half).
@@ -98,7 +89,7 @@ TEST_CASE("cp: a multipart upload from a file, read back byte for byte", "[cli][
     env_guard env;
     temp_dir dir;
     ossmp::test::emulator_process emu(emulator_args());
-    const auto g = globals(emu.port());
+    const auto g = cli_globals(emu.port());
     const auto src = make_file(dir, "src", data);
     auto r = run_cli(dir, cat(g, {"--json", "cp", src, url("a/b c"), "--part-size", "1M",
                                   "--parallel", "3", "--md5"}));
@@ -130,7 +121,7 @@ TEST_CASE("cp: small and empty files go in one PutObject", "[cli][cp][integratio
     env_guard env;
     temp_dir dir;
     ossmp::test::emulator_process emu(emulator_args());
-    const auto g = globals(emu.port());
+    const auto g = cli_globals(emu.port());
     for (const std::string& bytes : {std::string(), pattern(1000, 3)}) {
         const auto src = make_file(dir, "small", bytes);
         auto r = run_cli(dir, cat(g, {"--json", "cp", src, url("small")}));
@@ -150,7 +141,7 @@ TEST_CASE("cp: resets and 500s on parts are retried, the object is whole",
     ossmp::test::emulator_process emu(emulator_args(
         {"--faults", "UploadPart@2=reset,UploadPart@3=reset-mid,UploadPart@5=500,Initiate@1=503,"
                      "Complete@1=reset"}));
-    const auto g = globals(emu.port());
+    const auto g = cli_globals(emu.port());
     const auto src = make_file(dir, "src", data);
     auto r = run_cli(dir, cat(g, {"--json", "cp", src, url("retried"), "--part-size", "1M"}));
     INFO(r.err);
@@ -166,7 +157,7 @@ TEST_CASE("cp: a wrong CRC-64 from Complete is an integrity error", "[cli][cp][i
     env_guard env;
     temp_dir dir;
     ossmp::test::emulator_process emu(emulator_args({"--faults", "Complete@1=bad-crc"}));
-    const auto g = globals(emu.port());
+    const auto g = cli_globals(emu.port());
     const auto src = make_file(dir, "src", data);
     auto r = run_cli(dir, cat(g, {"--json", "cp", src, url("bad"), "--part-size", "1M"}));
     CHECK(r.exit_code == 3);
@@ -182,8 +173,9 @@ TEST_CASE("cp: parts that keep failing abort the upload, or keep it when asked",
     const auto src = make_file(dir, "src", data);
     SECTION("aborted") {
         ossmp::test::emulator_process failing(emulator_args({"--faults", "UploadPart=500"}));
-        const auto fg = globals(failing.port());
-        auto r = run_cli(dir, cat(fg, {"cp", src, url("x"), "--part-size", "1M"}));
+        const auto fg = cli_globals(failing.port());
+        auto r =
+            run_cli(dir, cat(fg, {"cp", src, url("x"), "--part-size", "1M", "--no-checkpoint"}));
         CHECK(r.exit_code == 1);
         CHECK(r.err.find("UploadPart") != std::string::npos);
         CHECK(r.err.find("aborted") != std::string::npos);
@@ -191,7 +183,7 @@ TEST_CASE("cp: parts that keep failing abort the upload, or keep it when asked",
     }
     SECTION("kept, with the command that removes it") {
         ossmp::test::emulator_process failing(emulator_args({"--faults", "UploadPart=500"}));
-        const auto fg = globals(failing.port());
+        const auto fg = cli_globals(failing.port());
         auto r =
             run_cli(dir, cat(fg, {"cp", src, url("x"), "--part-size", "1M", "--keep-on-failure"}));
         CHECK(r.exit_code == 1);
@@ -205,14 +197,16 @@ TEST_CASE("cp: parts that keep failing abort the upload, or keep it when asked",
     }
 }
 
-TEST_CASE("cp: Ctrl-C in the middle aborts the upload and exits 130", "[cli][cp][integration]") {
+TEST_CASE("cp --no-checkpoint: Ctrl-C in the middle aborts the upload and exits 130",
+          "[cli][cp][integration]") {
     env_guard env;
     temp_dir dir;
     // Part 3 stalls: the upload is certainly in flight when the signal comes.
     ossmp::test::emulator_process emu(emulator_args({"--faults", "UploadPart@3=stall=30"}));
-    const auto g = globals(emu.port());
+    const auto g = cli_globals(emu.port());
     const auto src = make_file(dir, "src", data);
-    cli_process p(dir, cat(g, {"cp", src, url("int"), "--part-size", "1M", "--parallel", "2"}));
+    cli_process p(dir, cat(g, {"cp", src, url("int"), "--part-size", "1M", "--parallel", "2",
+                               "--no-checkpoint"}));
     // Wait until the upload exists, then interrupt.
     bool started = false;
     for (int i = 0; i < 200 && !started; ++i) {
@@ -233,7 +227,7 @@ TEST_CASE("cp: what it refuses, before sending anything", "[cli][cp][integration
     env_guard env;
     temp_dir dir;
     ossmp::test::emulator_process emu(emulator_args());
-    const auto g = globals(emu.port());
+    const auto g = cli_globals(emu.port());
     const auto src = make_file(dir, "src", data);
     const auto fifo = dir.file("fifo");
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -267,7 +261,7 @@ TEST_CASE("cp --progress: progress lines on a non-terminal", "[cli][cp][integrat
     env_guard env;
     temp_dir dir;
     ossmp::test::emulator_process emu(emulator_args());
-    const auto g = globals(emu.port());
+    const auto g = cli_globals(emu.port());
     const auto src = make_file(dir, "src", data);
     auto r = run_cli(dir, cat(g, {"cp", src, url("p"), "--part-size", "1M", "--progress"}));
     REQUIRE(r.exit_code == 0);
@@ -290,7 +284,7 @@ TEST_CASE("cp: every injected fault at every step ends clean", "[cli][cp][integr
             const std::string spec = at + "=" + action;
             INFO(spec);
             ossmp::test::emulator_process emu(emulator_args({"--faults", spec}));
-            const auto g = globals(emu.port());
+            const auto g = cli_globals(emu.port());
             // --timeout 2: a stalled request is given up after 2 s and retried.
             auto r = run_cli(dir, cat(g, {"--json", "--timeout", "2", "cp", src, url("f"),
                                           "--part-size", "1M", "--parallel", "3"}));
@@ -306,6 +300,8 @@ TEST_CASE("cp: every injected fault at every step ends clean", "[cli][cp][integr
                 CHECK(read_file(back) == data);
             }
             CHECK(uploads(dir, g).empty());
+            // Nothing left to resume: no checkpoint either.
+            CHECK(ossmp::test::list_dir(env.state.file("ossmp")).empty());
         }
     }
 }
@@ -351,7 +347,7 @@ TEST_CASE("cp: 256 MiB from a file and from a pipe, read back identical",
     for (const bool tls : {false, true}) {
         DYNAMIC_SECTION((tls ? "TLS, directory storage" : "HTTP, memory storage")) {
             std::vector<std::string> extra;
-            std::vector<std::string> g = globals(0);
+            std::vector<std::string> g = cli_globals(0);
             if (tls)
                 extra = {"--tls-cert",          certs + "/server.crt", "--tls-key",
                          certs + "/server.key", "--storage",           "dir:" + dir.file("store")};
@@ -362,7 +358,7 @@ TEST_CASE("cp: 256 MiB from a file and from a pipe, read back identical",
                      "cn-hangzhou",         "--ca-file",
                      certs + "/test-ca.crt"};
             else
-                g = globals(emu.port());
+                g = cli_globals(emu.port());
             const auto file_run = run_cli(dir, cat(g, {"--json", "cp", src, url("from-file")}));
             INFO(file_run.err);
             REQUIRE(file_run.exit_code == 0);
@@ -406,7 +402,7 @@ TEST_CASE("cp -: stream edge cases", "[cli][cp][integration]") {
     env_guard env;
     temp_dir dir;
     ossmp::test::emulator_process emu(emulator_args());
-    const auto g = globals(emu.port());
+    const auto g = cli_globals(emu.port());
     SECTION("exactly one part, and one byte more") {
         for (std::size_t size : {std::size_t{1} << 20, (std::size_t{1} << 20) + 1}) {
             const std::string bytes = random_bytes(size, size);

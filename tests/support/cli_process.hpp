@@ -243,6 +243,12 @@ inline std::vector<std::string> lines_of(const std::string& s) {
     return out;
 }
 
+/// The CLI's global options for an emulator on 127.0.0.1:`port` (path style, cn-hangzhou).
+inline std::vector<std::string> cli_globals(std::uint16_t port) {
+    return {"--endpoint", "http://127.0.0.1:" + std::to_string(port), "--path-style", "--region",
+            "cn-hangzhou"};
+}
+
 inline std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;

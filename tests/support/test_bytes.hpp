@@ -1,8 +1,11 @@
 // tests/support/test_bytes.hpp: reproducible test data shared by the unit and integration tests.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +26,18 @@ inline std::string pattern(std::size_t n, unsigned seed) {
 /// The bytes of `s` as a span of std::byte (what the library's body views take).
 inline std::span<const std::byte> bytes_of(std::string_view s) {
     return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+/// `size` bytes from a 64-bit Mersenne Twister seeded with `seed`: incompressible, and unlike
+/// any other seed's (a wrong part or offset shows).
+inline std::string random_bytes(std::size_t size, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::string out(size, '\0');
+    for (std::size_t i = 0; i < size; i += 8) {
+        const std::uint64_t v = rng();
+        std::memcpy(out.data() + i, &v, std::min<std::size_t>(8, size - i));
+    }
+    return out;
 }
 
 } // namespace ossmp::test

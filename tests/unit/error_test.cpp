@@ -68,6 +68,7 @@ TEST_CASE("errc messages name the rule or the cause", "[error]") {
     std::vector<errc> all{errc::timeout,
                           errc::upload_aborted,
                           errc::transfer_too_slow,
+                          errc::not_resumable,
                           errc::tls_untrusted_certificate,
                           errc::tls_hostname_mismatch,
                           errc::tls_certificate_expired,

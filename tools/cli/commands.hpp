@@ -151,6 +151,10 @@ struct command_args {
     std::optional<std::string> expected_size;
     std::string parallel = "4";
     bool keep_on_failure = false;
+    std::optional<std::string> checkpoint; // --checkpoint FILE
+    bool no_checkpoint = false;
+    bool fresh = false;
+    std::optional<std::string> checkpoint_every;
     bool progress = false;    // --progress: show it even when stderr is not a terminal
     bool no_progress = false; // --no-progress
 };
@@ -159,6 +163,9 @@ struct command_args {
 class program {
 public:
     program(client_type& client, printer out) : client_(client), out_(out) {}
+
+    /// The command line as typed (shell-quoted), for the resume hint.
+    void set_command_line(std::string line) { command_line_ = std::move(line); }
 
     static void check(std::string_view what, std::error_code ec, const ossmp::diagnostics& d) {
         if (ec)
@@ -519,6 +526,18 @@ public:
         }
         if (a.expected_size && !in)
             throw usage_error{"--expected-size is for stdin (a file's size is known)"};
+        if (a.no_checkpoint && (a.checkpoint || a.fresh))
+            throw usage_error{"--no-checkpoint goes with neither --checkpoint nor --fresh"};
+        // Resume: a file's upload keeps a checkpoint (by default in the state directory); a
+        // stream has none (it cannot be read again).
+        std::string checkpoint;
+        if (a.checkpoint)
+            checkpoint = *a.checkpoint;
+        else if (!a.no_checkpoint && from != "-")
+            checkpoint = default_checkpoint_path(from, client_.options().endpoint, to);
+        if (checkpoint.empty() && a.fresh)
+            throw usage_error{"--fresh replaces a checkpoint: there is none for stdin (give "
+                              "--checkpoint FILE)"};
 
         ossmp::upload_params p;
         p.bucket = url.bucket;
@@ -531,7 +550,16 @@ public:
         o.parallel = static_cast<unsigned>(parallel);
         o.content_md5 = a.md5;
         o.complete_all = a.all;
-        o.keep_upload_on_failure = a.keep_on_failure;
+        o.keep_upload_on_failure = a.keep_on_failure || !checkpoint.empty();
+        o.checkpoint_path = checkpoint;
+        o.start_fresh = a.fresh;
+        if (a.checkpoint_every) {
+            const auto every = parse_number(*a.checkpoint_every, "--checkpoint-every");
+            if (every < 1 || every > ossmp::max_parts)
+                throw usage_error{"--checkpoint-every must be 1..10000, got '" +
+                                  *a.checkpoint_every + "'"};
+            o.checkpoint_every = static_cast<unsigned>(every);
+        }
         const bool tty = ::isatty(STDERR_FILENO) == 1;
         const bool show = !a.no_progress && (a.progress || tty);
         const auto start = std::chrono::steady_clock::now();
@@ -554,8 +582,22 @@ public:
             std::cerr << "\n";
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (r.restarted)
+            out_.warn("the checkpoint's upload no longer exists (aborted or expired): all " +
+                      std::to_string(r.parts) + " parts were sent again");
+        else if (r.parts_reused > 0)
+            out_.note("resumed upload " + terminal_safe(r.upload_id) + ": " +
+                      std::to_string(r.parts_reused) + " of " + std::to_string(r.parts) +
+                      " parts (" + std::to_string(r.bytes_reused) +
+                      " bytes) were already uploaded and were not sent again");
         if (ec) {
-            if (!r.upload_id.empty() && !r.aborted)
+            if (!checkpoint.empty() && !r.resume_token.empty())
+                out_.warn("the multipart upload " + terminal_safe(r.upload_id) +
+                          " was kept with its checkpoint " + terminal_safe(checkpoint) +
+                          ": resume it with `" + terminal_safe(resume_command()) +
+                          "` (`ossmp mpu abort " + terminal_safe(to) + " " +
+                          terminal_safe(r.upload_id) + "` removes it)");
+            else if (!r.upload_id.empty() && !r.aborted)
                 out_.warn("the multipart upload " + r.upload_id +
                           " was kept (its parts are billed until it is completed or aborted): "
                           "`ossmp mpu abort " +
@@ -568,6 +610,8 @@ public:
                  {"key", url.key},
                  {"size", r.size},
                  {"parts", r.parts},
+                 {"parts_reused", r.parts_reused},
+                 {"bytes_reused", r.bytes_reused},
                  {"part_size", r.part_size},
                  {"etag", r.etag},
                  {"crc64", ossmp::crc64_to_string(r.crc64)},
@@ -584,6 +628,18 @@ public:
     }
 
 private:
+    /// The command that resumes this upload: the one typed, without `--fresh`.
+    std::string resume_command() const {
+        std::string c = command_line_;
+        for (auto at = c.find(" --fresh"); at != std::string::npos; at = c.find(" --fresh")) {
+            const auto end = at + 8;
+            if (end != c.size() && c[end] != ' ')
+                break;
+            c.erase(at, 8);
+        }
+        return c;
+    }
+
     /// stdin when it is a regular file (`< FILE`): its parts are read from the file; none
     /// (nullopt) when it is a pipe, socket or terminal: it is read as a stream.
     static std::optional<ossmp::file_source> stdin_file_source() {
@@ -627,7 +683,7 @@ private:
                                   "`cat " +
                                   path + " | ossmp cp - URL`"};
         }
-        return ossmp::file_source(fd.get());
+        return ossmp::file_source(fd.get(), {}, path);
     }
 
     /// NAME:VALUE request headers (mpu init, cp).
@@ -752,6 +808,7 @@ private:
 
     client_type& client_;
     printer out_;
+    std::string command_line_ = "ossmp cp ...";
 };
 
 } // namespace ossmp_cli

@@ -293,4 +293,58 @@ private:
     file_descriptor fd_;
 };
 
+/// `mkdir -p` of an absolute path; created directories get mode 0700.
+inline void make_directories(const std::string& path) {
+    for (std::size_t at = 1; at <= path.size(); ++at) {
+        if (at != path.size() && path[at] != '/')
+            continue;
+        const std::string prefix = path.substr(0, at);
+        if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+            throw cli_error{"cannot create " + prefix + ": " + errno_text(errno)};
+    }
+}
+
+/// The directory `cp` keeps its checkpoints in: `$XDG_STATE_HOME/ossmp` (an absolute
+/// XDG_STATE_HOME), else `$HOME/.local/state/ossmp`, created with mode 0700. Refused unless it
+/// is a real directory (not a link) of this user that nobody else may write to: another local
+/// user must not be able to plant or swap a checkpoint.
+inline std::string checkpoint_directory() {
+    std::string base;
+    const char* state = std::getenv("XDG_STATE_HOME");
+    const char* home = std::getenv("HOME");
+    if (state && state[0] == '/')
+        base = state;
+    else if (home && home[0] == '/')
+        base = std::string(home) + "/.local/state";
+    else
+        throw cli_error{"no directory for the checkpoint (set XDG_STATE_HOME or HOME), give "
+                        "--checkpoint FILE, or --no-checkpoint"};
+    while (base.size() > 1 && base.back() == '/')
+        base.pop_back();
+    const std::string dir = base + "/ossmp";
+    make_directories(dir);
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0)
+        throw cli_error{"cannot stat " + dir + ": " + errno_text(errno)};
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
+        throw cli_error{"the checkpoint directory " + dir +
+                        " is a link, another user's, or writable by others: refusing to keep "
+                        "checkpoints there (give --checkpoint FILE or --no-checkpoint)"};
+    return dir;
+}
+
+/// The default checkpoint of an upload of `source` (made absolute and resolved) to
+/// `destination` at `endpoint`: one file per (file, object) pair, named by a hash of both.
+inline std::string default_checkpoint_path(const std::string& source, const std::string& endpoint,
+                                           const std::string& destination) {
+    char* real = ::realpath(source.c_str(), nullptr);
+    if (!real)
+        throw cli_error{"cannot resolve " + source + ": " + errno_text(errno)};
+    const std::string resolved = real;
+    std::free(real);
+    const std::string id = resolved + "\n" + endpoint + "\n" + destination;
+    return checkpoint_directory() + "/" +
+           ossmp::crypto::hex_lower(ossmp::crypto::sha256(id)).substr(0, 32) + ".ckpt";
+}
+
 } // namespace ossmp_cli

@@ -135,6 +135,32 @@ bool is_usage_error(const std::error_code& ec) {
     return ec.category() == ossmp::errc_category() && ec.value() < 100;
 }
 
+/// argv as a shell would need it typed again (single quotes where needed).
+std::string shell_quoted(int argc, char** argv) {
+    std::string line;
+    for (int i = 0; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (i)
+            line += ' ';
+        const bool plain = !arg.empty() && arg.find_first_not_of(
+                                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+                                               "XYZ0123456789-_./:=@%+,") == std::string_view::npos;
+        if (plain) {
+            line += arg;
+            continue;
+        }
+        line += '\'';
+        for (char c : arg) {
+            if (c == '\'')
+                line += "'\\''";
+            else
+                line += c;
+        }
+        line += '\'';
+    }
+    return line;
+}
+
 int report(const printer& out, const op_failure& f, bool interrupted) {
     const int code = interrupted                ? exit_interrupted
                      : is_integrity_error(f.ec) ? exit_integrity
@@ -147,6 +173,8 @@ int report(const printer& out, const op_failure& f, bool interrupted) {
         hint = "set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET";
     else if (f.ec == ossmp::errc::missing_region)
         hint = "give --region or set OSS_REGION";
+    else if (f.ec == ossmp::errc::checkpoint_mismatch || f.ec == ossmp::errc::checkpoint_corrupt)
+        hint = "--fresh starts over, replacing the checkpoint and aborting its upload";
     const auto& d = f.diag;
     // A redirect (OSS answers 301 PermanentRedirect when the bucket is in another region):
     // say where to, from the Location header or the error's <Endpoint>.
@@ -171,7 +199,8 @@ int report(const printer& out, const op_failure& f, bool interrupted) {
             r["ec"] = d.ec;
             if (!d.location.empty())
                 r["location"] = d.location;
-        }
+        } else if (!d.message.empty())
+            r["message"] = d.message;
         if (!redirect.empty())
             r["redirect"] = redirect;
         if (!hint.empty())
@@ -188,6 +217,8 @@ int report(const printer& out, const op_failure& f, bool interrupted) {
             line += " [RequestId=]";
     } else {
         line += f.ec.message();
+        if (d.http_status == 0 && !d.message.empty()) // ossmp's own explanation
+            line += ": " + terminal_safe(d.message);
         if (d.http_status != 0)
             line += " (HTTP " + std::to_string(d.http_status) +
                     (d.request_id.empty() ? "" : ", RequestId=" + terminal_safe(d.request_id)) +
@@ -341,8 +372,12 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
         "cp FILE oss://BUCKET/KEY uploads a regular file as one object: one PutObject up to one "
         "part,\nelse a multipart upload with --parallel parts in flight, each streamed from the "
         "file and\nretried on network errors, and the object's CRC-64 checked against its parts' "
-        "(exit 3 on a\nmismatch). On failure or Ctrl-C (exit 130) the multipart upload is "
-        "aborted unless\n--keep-on-failure. A progress bar goes to stderr when it is a terminal.\n"
+        "(exit 3 on a\nmismatch). A file's upload keeps a checkpoint (in $XDG_STATE_HOME/ossmp or\n"
+        "~/.local/state/ossmp): on failure or Ctrl-C (exit 130) the multipart upload is kept, "
+        "and\nthe same command resumes it, sending only the parts the server does not hold "
+        "with the\nsame CRC-64 (--fresh starts over; with --no-checkpoint a failed upload is "
+        "aborted unless\n--keep-on-failure). A progress bar goes to stderr when it is a "
+        "terminal.\n"
         "cp - oss://BUCKET/KEY uploads stdin (a pipe: parts read whole into --parallel + 1 "
         "buffers;\nparts grow after 1,000 of them, or after --expected-size).\n"
         "cp oss://BUCKET/KEY FILE downloads, as `ossmp get`.",
@@ -360,6 +395,17 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
                  "complete with x-oss-complete-all instead of a part list");
     cp->add_flag("--keep-on-failure", a.keep_on_failure,
                  "on failure keep the multipart upload (and its parts) instead of aborting it");
+    cp->add_option("--checkpoint", a.checkpoint,
+                   "keep the upload's checkpoint in FILE (resumed when it is there)")
+        ->type_name("FILE");
+    cp->add_flag("--no-checkpoint", a.no_checkpoint,
+                 "keep no checkpoint (a failed upload is aborted unless --keep-on-failure)");
+    cp->add_option("--checkpoint-every", a.checkpoint_every,
+                   "write the checkpoint after every N parts at least (default 64; and every "
+                   "second)")
+        ->type_name("N");
+    cp->add_flag("--fresh", a.fresh,
+                 "do not resume: replace the checkpoint and abort the upload it records");
     cp->add_option("--header", a.headers,
                    "add a header to the object (Content-Type, x-oss-meta-*, ...); repeatable")
         ->type_name("NAME:VALUE")
@@ -464,6 +510,7 @@ int run(int argc, char** argv) {
                                                             : ossmp::signature_version::v4;
         client_type client(*transport, copt, ossmp::environment_credentials_provider{});
         program prog(client, out);
+        prog.set_command_line(shell_quoted(argc, argv));
 
         // SIGINT / SIGTERM cancel the running operation (terminal cancellation): the command
         // unwinds, removing what it was writing, and the process exits 130.

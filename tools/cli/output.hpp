@@ -110,6 +110,12 @@ public:
         std::cout << out << "\n";
     }
 
+    /// Information for the user on stderr (none in JSON mode: the record on stdout says it).
+    void note(std::string_view message) const {
+        if (!json_)
+            std::cerr << "ossmp: " << message << "\n";
+    }
+
     /// A note for the user on stderr (JSON mode: {"warning": ...}).
     void warn(std::string_view message) const {
         if (json_)

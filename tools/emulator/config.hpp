@@ -69,6 +69,8 @@ struct config {
     /// once, unless a keep-alive connection idle between requests is closed to make room.
     std::size_t max_connections = 4096;
     unsigned threads = default_threads(); ///< --threads: I/O threads running the io_context
+    /// --request-log FILE: one line per answered request (see README.md), appended.
+    std::string request_log;
 
     bool tls() const noexcept { return !tls_cert.empty(); }
 };
@@ -83,12 +85,15 @@ inline constexpr std::string_view usage_text =
     "                      [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
     "                      [--body-timeout SECONDS] [--max-connections N]\n"
     "                      [--threads N]   (I/O threads, 1..64; default: CPUs, at most 8)\n"
+    "                      [--request-log FILE]\n"
     "  --header-timeout: a connection's header section must be complete this long after its\n"
     "                    accept (first request) or first byte (later ones); default 20\n"
     "  --idle-timeout:   a keep-alive connection waiting for its next request; default 60\n"
     "  --body-timeout:   a body making no progress (a refused request's body: in all); 60\n"
     "  --max-connections: concurrent connections (1..1000000, default 4096); at the cap a new\n"
-    "                    one is closed at once unless an idle keep-alive one can go instead\n";
+    "                    one is closed at once unless an idle keep-alive one can go instead\n"
+    "  --request-log:    append `OPERATION STATUS BUCKET KEY UPLOAD-ID PART` per answered\n"
+    "                    request (KEY percent-encoded, - for none)\n";
 
 namespace detail {
 
@@ -231,6 +236,10 @@ inline std::string parse_command_line(int argc, const char* const* argv, config&
             if (!need_value())
                 return "--faults needs a SPEC";
             out.faults = std::string(value);
+        } else if (arg == "--request-log") {
+            if (!need_value() || value.empty())
+                return "--request-log needs a FILE";
+            out.request_log = std::string(value);
         } else if (arg == "--faults-seed") {
             if (!need_value() || !detail::parse_u64(value, out.faults_seed))
                 return "--faults-seed needs a number";

@@ -29,7 +29,11 @@
 #include "ossmp/validate.hpp"
 #include "ossmp/xml.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -39,6 +43,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -88,6 +93,13 @@ struct pending {
 class service {
 public:
     service(const config& cfg, storage& store) : cfg_(cfg), store_(store) {
+        if (!cfg_.request_log.empty()) {
+            log_fd_ = ::open(cfg_.request_log.c_str(),
+                             O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+            if (log_fd_ < 0)
+                throw std::system_error(errno, std::generic_category(),
+                                        "--request-log " + cfg_.request_log);
+        }
         std::random_device rd;
         rng_.seed((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
         if (!cfg_.faults.empty())
@@ -97,6 +109,31 @@ public:
     /// Parses the fault spec (also done by the constructor); "" on success.
     std::string set_faults(std::string_view spec, std::uint64_t seed) {
         return faults_.parse(spec, seed);
+    }
+
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+    ~service() {
+        if (log_fd_ >= 0)
+            ::close(log_fd_);
+    }
+
+    /// Appends the request's line to the request log (when there is one): `OPERATION STATUS
+    /// BUCKET KEY UPLOAD-ID PART`, the key percent-encoded, `-` for what the request has not.
+    /// One write(2) of one line on an O_APPEND file: lines of concurrent requests never mix.
+    void log_request(const pending& p, const reply& r) const {
+        if (log_fd_ < 0)
+            return;
+        auto or_dash = [](const std::string& s) {
+            return s.empty() ? std::string("-") : s;
+        };
+        std::string line = std::string(operation_name(p.op));
+        if (line.empty())
+            line = "-";
+        line += " " + std::to_string(r.msg.status) + " " + or_dash(p.bucket) + " " +
+                or_dash(uri::encode(p.key, true)) + " " + or_dash(uri::encode(p.upload_id)) + " " +
+                (p.part_number > 0 ? std::to_string(p.part_number) : "-") + "\n";
+        [[maybe_unused]] auto n = ::write(log_fd_, line.data(), line.size());
     }
 
     /// Makes request ids deterministic (fuzzing, tests).
@@ -1240,6 +1277,7 @@ private:
 
     const config& cfg_;
     storage& store_;
+    int log_fd_ = -1; // --request-log, appended
     fault_injector faults_;
     mutable std::mutex rng_mutex_; // guards rng_ (request ids are made outside the server lock)
     mutable std::mt19937_64 rng_;

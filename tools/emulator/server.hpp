@@ -529,6 +529,7 @@ private:
                 r = std::move(*p.early);
             else
                 r = locked([&] { return svc_.finish(p, clock_type::now()); });
+            svc_.log_request(p, r);
             switch (fault.action) {
             case fault_action::reset:
             case fault_action::reset_mid:
