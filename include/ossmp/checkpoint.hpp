@@ -36,6 +36,7 @@
 #include "ossmp/uri.hpp"
 #include "ossmp/validate.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -174,6 +175,14 @@ inline bool decode_text(std::string_view s, std::string& out) {
         return false;
     out = std::move(*d);
     return true;
+}
+
+/// A path's directory ("." when it has none) and last component.
+inline std::pair<std::string, std::string> split_path(const std::string& path) {
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos)
+        return {".", path};
+    return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
 }
 
 inline bool is_lower_hex(std::string_view s, std::size_t n) {
@@ -350,11 +359,7 @@ inline std::string checkpoint_mismatch_reason(const upload_checkpoint& c, const 
 /// failure `path` is untouched and the temporary file removed. Blocking: call it where a
 /// blocking call may run (the uploader runs it on the file executor).
 inline std::error_code write_checkpoint_file(const std::string& path, std::string_view contents) {
-    const auto slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "."
-                            : slash == 0               ? "/"
-                                                       : path.substr(0, slash);
-    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    const auto [dir, base] = detail::ckpt::split_path(path);
     if (base.empty())
         return std::make_error_code(std::errc::is_a_directory);
     auto sys = [] {
@@ -449,20 +454,25 @@ inline std::error_code read_checkpoint_file(const std::string& path, std::string
     return ec;
 }
 
-/// Removes the checkpoint file at `path` (the link itself, if it is one) and makes that
-/// durable. No error when there is none.
+/// Removes the checkpoint file at `path` (the link itself, if it is one), and the temporary
+/// files that writes of it interrupted by a crash left beside it (`.NAME.tmp-*`), and makes
+/// that durable. No error when there is none.
 inline std::error_code remove_checkpoint_file(const std::string& path) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
         return std::error_code(errno, std::generic_category());
-    const auto slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "."
-                            : slash == 0               ? "/"
-                                                       : path.substr(0, slash);
+    const auto [dir, base] = detail::ckpt::split_path(path);
+    const std::string stale = "." + base + ".tmp-";
     const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
+    if (dfd < 0)
+        return {};
+    if (DIR* d = ::fdopendir(::fcntl(dfd, F_DUPFD_CLOEXEC, 0))) {
+        while (const dirent* e = ::readdir(d))
+            if (std::string_view(e->d_name).starts_with(stale))
+                ::unlinkat(dfd, e->d_name, 0); // a name in this directory: never followed
+        ::closedir(d);
     }
+    ::fsync(dfd);
+    ::close(dfd);
     return {};
 }
 

@@ -63,6 +63,11 @@ std::string seal(const std::string& body) {
     return body + "sha256 " + ossmp::crypto::hex_lower(ossmp::crypto::sha256(body)) + "\n";
 }
 
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
 std::string body_of(const std::string& text) {
     return text.substr(0, text.size() - 72);
 }
@@ -255,8 +260,15 @@ TEST_CASE("checkpoint file: written atomically, never through a link", "[checkpo
     CHECK(ossmp::read_checkpoint_file(fifo, got) == errc::checkpoint_corrupt);
     CHECK(ossmp::read_checkpoint_file(dir.path(), got) == errc::checkpoint_corrupt);
 
-    // Removed (a second removal is no error); nowhere to write: an error, nothing left.
+    // Removed with what interrupted writes left (a second removal is no error); nowhere to
+    // write: an error, nothing left.
+    const std::string leftover = dir.path() + "/.upload.ckpt.tmp-0123456789abcdef01234567";
+    const std::string other = dir.path() + "/.other.ckpt.tmp-0123456789abcdef01234567";
+    for (const auto& f : {leftover, other})
+        ::close(::open(f.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600));
     REQUIRE_FALSE(ossmp::remove_checkpoint_file(path));
+    CHECK_FALSE(exists(leftover));
+    CHECK(exists(other)); // another checkpoint's
     CHECK(ossmp::read_checkpoint_file(path, got) == std::errc::no_such_file_or_directory);
     CHECK_FALSE(ossmp::remove_checkpoint_file(path));
     CHECK(ossmp::write_checkpoint_file(dir.path() + "/missing/x.ckpt", one) ==
