@@ -8,8 +8,8 @@
 // (a smoke run of about 17 s). PATH defaults to ../tools/emulator/ossmp-emulator relative to
 // this program; the emulator runs with --threads 4 unless told (as emulator_bench's target
 // line). --only runs the named measurements (keys: raw, raw-crc, ceiling-w1, upload-w1, ...,
-// ceiling-big, upload-big, memory-w4, stream-w4), e.g. to profile one of them with `perf record
-// -g`.
+// ceiling-big, upload-big, memory-w4, stream-w4, rate), e.g. to profile one of them with `perf
+// record -g`.
 //
 // Every transfer runs in a child process of its own (forked before the parent allocates
 // anything large), which reports through a pipe: its wall time and its CPU (user + system of
@@ -40,6 +40,9 @@
 //       RSS bound: the file's size + 24 MiB; ratio against (b)), and a `stream_source` on a
 //       pipe that a writer process fills from the file (`cat FILE | ossmp cp - URL`; RSS
 //       bound: (W+1) x part + 24 MiB).
+//   (e) the rate limit, once after the rounds: 64 MiB (or the whole file when smaller) from
+//       memory with `upload_options::rate_limit` at half that per second (32 MiB/s). Target:
+//       2 s +/- 15% (key `rate`).
 // Rounds alternate: in each round every ceiling runs next to its uploader (in odd rounds the
 // ceiling first, in even rounds the uploader first); the table gives each figure's median over
 // the rounds (and the best), the per-round figures are printed as they come.
@@ -451,6 +454,7 @@ struct job {
     unsigned parallel = default_parallel;
     std::uint16_t port = 0; ///< the emulator's
     std::string key;        ///< object key
+    std::uint64_t rate = 0; ///< a rate limit for the uploader, bytes/s (0: none)
 };
 
 enum class raw_mode { plain, crc, http };
@@ -731,6 +735,8 @@ report uploader(const job& j, source_kind from) {
     ossmp::upload_options options;
     options.part_size = j.part_size;
     options.parallel = j.parallel;
+    if (j.rate > 0)
+        options.rate_limit = ossmp::rate_limiter(j.rate);
 
     std::unique_ptr<std::byte[]> memory;
     std::unique_ptr<asio::posix::stream_descriptor> pipe_in;
@@ -1112,6 +1118,34 @@ int main(int argc, char** argv) {
             }
         }
     }
+    // The rate limit: 64 MiB (or the whole file when smaller) from memory at a limit that
+    // should take 2 s: the first 100 ms of it come from the full bucket, so 1.9 s is exact.
+    report rate_report;
+    const std::uint64_t rate_size = std::min<std::uint64_t>(size, 64 * mib);
+    const std::uint64_t rate = rate_size / 2;
+    const bool rate_selected = only.empty() || only.find(",rate,") != std::string::npos;
+    if (rate_selected) {
+        job j = base;
+        j.size = rate_size;
+        j.rate = rate;
+        j.key = "upload-bench/rate";
+        std::string head(static_cast<std::size_t>(rate_size), '\0');
+        const int fd = ::open(g_file_path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || !pread_all(fd, head.data(), head.size(), 0)) {
+            std::printf("reading the test file failed\n");
+            return 1;
+        }
+        ::close(fd);
+        j.crc64 = ossmp::crc64(head);
+        std::printf("rate limit\n");
+        rate_report = run_in_child([&] { return uploader(j, source_kind::memory); });
+        if (rate_report.ok)
+            std::printf("    %-12s %7.3f s for %.0f MiB at %.1f MiB/s\n", "rate",
+                        rate_report.seconds, static_cast<double>(rate_size) / mib,
+                        static_cast<double>(rate) / mib);
+        else
+            std::printf("    %-12s FAILED: %s\n", "rate", rate_report.message);
+    }
     stop_emulator(emu);
     ::unlink(g_file_path.c_str());
 
@@ -1186,6 +1220,20 @@ int main(int argc, char** argv) {
             if (m.what == kind::ceiling && !all_verified(m))
                 std::printf("    NOT VERIFIED: the emulator sent no CRC-64 for some part or "
                             "for Complete\n");
+        }
+    }
+    if (rate_selected) {
+        // Target: 2 s +/- 15% (what `upload_options::rate_limit` promises, within a timer's
+        // and a chunk's granularity).
+        char label[96];
+        std::snprintf(label, sizeof label, "(e) %.0f MiB from memory at %.1f MiB/s",
+                      static_cast<double>(rate_size) / mib, static_cast<double>(rate) / mib);
+        if (!rate_report.ok) {
+            std::printf("%-46s FAILED (see above)\n", label);
+            failures = true;
+        } else {
+            line(label, rate_report.seconds, "s", 2.0, "2 +/- 15%",
+                 rate_report.seconds >= 1.7 && rate_report.seconds <= 2.3, pass);
         }
     }
     std::printf("overall: %s; %.0f s\n",

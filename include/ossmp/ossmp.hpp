@@ -49,4 +49,5 @@
 
 // Composite algorithms.
 #include "ossmp/checkpoint.hpp"
+#include "ossmp/limits.hpp"
 #include "ossmp/upload.hpp"

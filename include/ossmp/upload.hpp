@@ -17,6 +17,7 @@
 #include "ossmp/error.hpp"
 #include "ossmp/file_body.hpp"
 #include "ossmp/http/body_source.hpp"
+#include "ossmp/limits.hpp"
 #include "ossmp/model.hpp"
 #include "ossmp/ops/abort.hpp"
 #include "ossmp/ops/complete.hpp"
@@ -82,6 +83,9 @@ public:
             data_.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length)),
             nullptr};
     }
+    /// What a part counts against a `memory_budget`: its length (the bytes on their way; the
+    /// upload itself allocates nothing for them).
+    std::uint64_t part_memory(std::uint64_t length) const noexcept { return length; }
     /// What a checkpoint binds to: the size (the bytes themselves are checked by CRC-64 when
     /// an upload of them is resumed).
     source_identity identity() const {
@@ -145,6 +149,11 @@ public:
                now.st_mtim.tv_nsec != stat_.st_mtim.tv_nsec;
     }
     int native_handle() const noexcept { return fd_->fd; }
+    /// What a part counts against a `memory_budget`: its chunk buffer (a part is streamed from
+    /// the file through one).
+    std::uint64_t part_memory(std::uint64_t length) const noexcept {
+        return std::min<std::uint64_t>(length, options_.chunk_size);
+    }
     /// What a checkpoint binds to: path (informative), size, modification time, device and
     /// inode, as they were when the source was made.
     source_identity identity() const {
@@ -269,6 +278,17 @@ struct upload_options {
     bool start_fresh = false;
     unsigned checkpoint_every = 64;
     std::chrono::milliseconds checkpoint_interval{1000};
+
+    /// A rate limit to draw every byte sent from (parts and PutObject, retries included),
+    /// chunk by chunk as it goes out (a part from memory or a stream in chunks of 256 KiB);
+    /// share one `rate_limiter` among uploads to limit them together. None: no limit.
+    std::optional<rate_limiter> rate_limit;
+    /// A memory budget that the upload's part memory is drawn from (shared among uploads: their
+    /// sum never exceeds it): a stream's part buffers (the part size each), a file part's chunk
+    /// buffer, a memory part's length (its bytes in flight). A part waits for its memory before
+    /// it starts (the window shrinks, nothing fails); one part larger than the whole budget
+    /// goes when nothing else holds any. None: no budget.
+    std::optional<memory_budget> budget;
     /// Called on the upload's strand with the bytes acknowledged so far, at most every
     /// `progress_interval` (and once at the end of every successful upload); never goes back.
     std::function<void(const upload_progress&)> on_progress;
@@ -518,6 +538,17 @@ private:
             source_identity id;
             id.size = source_.size();
             return id;
+        }
+    }
+
+    /// What a part of `length` bytes counts against the memory budget.
+    std::uint64_t part_memory(std::uint64_t length) const {
+        if constexpr (requires(const Source& s) {
+                          { s.part_memory(length) } -> std::convertible_to<std::uint64_t>;
+                      }) {
+            return source_.part_memory(length);
+        } else {
+            return length;
         }
     }
 
@@ -797,6 +828,7 @@ private:
         int number = 0;
         std::uint64_t length = 0;
         std::function<part_body()> make_body;
+        std::uint64_t memory = 0; ///< to draw from the memory budget before it starts
     };
 
     /// The parts of a source of known size: ranges of it, all known in advance.
@@ -817,9 +849,11 @@ private:
             const std::uint64_t offset = std::uint64_t{next} * part_size;
             const std::uint64_t length = std::min(part_size, total - offset);
             ++next;
-            return pending_part{static_cast<int>(next), length, [this_up = &up, offset, length] {
+            return pending_part{static_cast<int>(next), length,
+                                [this_up = &up, offset, length] {
                                     return part_body(this_up->source_.part(offset, length));
-                                }};
+                                },
+                                up.part_memory(length)};
         }
         void release(int) {}
         void stop() {}
@@ -843,11 +877,12 @@ private:
         unsigned in_flight = 0;
         std::error_code first;
         bool caller_cancel = false;
-        auto stop_parts = [&signals, &feeder] {
+        auto stop_parts = [&signals, &feeder, this] {
             feeder.stop();
             for (auto& s : signals)
                 if (s)
                     s->emit(asio::cancellation_type::terminal);
+            cancel_limited(); // a body waiting for the rate limit would hold its part up
         };
         auto fail_first = [&](std::error_code ec, std::string step, const diagnostics& d) {
             if (first)
@@ -859,6 +894,20 @@ private:
         for (;;) {
             while (!first && feeder.has_part() && in_flight < options_.parallel) {
                 pending_part next = feeder.take();
+                memory_lease lease;
+                if (options_.budget && next.memory > 0) {
+                    // Waits for the part's memory (parts in flight give theirs back as they end).
+                    auto [bec, granted] = co_await options_.budget->async_acquire(
+                        strand_, next.memory, asio::experimental::as_tuple(asio::use_awaitable));
+                    if (bec) { // only cancellation ends the wait
+                        caller_cancel = true;
+                        fail_first(asio::error::operation_aborted, paused_ ? "paused" : "cancelled",
+                                   diagnostics{});
+                        co_await asio::this_coro::reset_cancellation_state();
+                        break;
+                    }
+                    lease = std::move(granted);
+                }
                 const auto index = static_cast<std::size_t>(next.number - 1);
                 if (outcomes.size() <= index) {
                     outcomes.resize(index + 1);
@@ -867,7 +916,8 @@ private:
                 ++in_flight;
                 signals[index] = std::make_unique<asio::cancellation_signal>();
                 asio::co_spawn(
-                    strand_, part(next.number, next.length, std::move(next.make_body)),
+                    strand_,
+                    part(next.number, next.length, std::move(next.make_body), std::move(lease)),
                     asio::bind_cancellation_slot(
                         signals[index]->slot(),
                         asio::bind_executor(strand_, [&finished, this](std::exception_ptr e,
@@ -1004,7 +1054,9 @@ private:
     /// One part, with retries; never throws past the window. `make_body()` gives its body
     /// for every attempt.
     asio::awaitable<upload_part_outcome> part(int number, std::uint64_t length,
-                                              std::function<part_body()> make_body) {
+                                              std::function<part_body()> make_body,
+                                              memory_lease lease) {
+        (void)lease; // held until the part is over
         co_await asio::this_coro::throw_if_cancelled(false);
         upload_part_outcome out;
         out.number = number;
@@ -1055,10 +1107,29 @@ private:
     // --- A stream of unknown length ----------------------------------------------------------
 
     /// A part buffer of a stream source.
+    /// A part buffer of a stream source; `data` null with a capacity: one that may be made
+    /// once the memory budget grants it (`fill_buffer`).
     struct part_buffer {
         std::unique_ptr<std::byte[]> data;
         std::uint64_t capacity = 0;
+        memory_lease lease; // its bytes in the memory budget, when there is one
     };
+
+    /// Makes the memory of a buffer that `stream_feeder::get` allowed: drawn from the budget
+    /// first (false: the wait was cancelled).
+    asio::awaitable<bool> fill_buffer(part_buffer& b) {
+        if (b.data)
+            co_return true;
+        if (options_.budget) {
+            auto [ec, lease] = co_await options_.budget->async_acquire(
+                strand_, b.capacity, asio::experimental::as_tuple(asio::use_awaitable));
+            if (ec)
+                co_return false;
+            b.lease = std::move(lease);
+        }
+        b.data = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(b.capacity));
+        co_return true;
+    }
 
     /// The parts of a stream: each read whole (`stream_part_size`) by a reader coroutine of its
     /// own into one of at most W+1 part buffers, so that the next part is read while W are in
@@ -1099,7 +1170,12 @@ private:
             auto it = busy.find(number);
             if (it == busy.end())
                 return;
-            spare.push_back(std::move(it->second));
+            // With a memory budget a buffer is given back (the reader may be waiting for the
+            // budget, not for a spare buffer); else it is kept for the next part.
+            if (up.options_.budget)
+                --allocated;
+            else
+                spare.push_back(std::move(it->second));
             busy.erase(it);
             buffer_free.cancel();
         }
@@ -1114,7 +1190,8 @@ private:
                 co_await up.wake_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             }
         }
-        /// A buffer of at least `size` bytes, when one exists or may be made (else empty).
+        /// A buffer of at least `size` bytes when one is spare, or one to make (`data` null,
+        /// see `fill_buffer`) when fewer than W+1 exist; else none (capacity 0).
         part_buffer get(std::uint64_t size) {
             if (!spare.empty()) {
                 part_buffer b = std::move(spare.back());
@@ -1126,8 +1203,7 @@ private:
             if (allocated >= up.options_.parallel + 1)
                 return {};
             ++allocated;
-            return part_buffer{
-                std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(size)), size};
+            return part_buffer{nullptr, size, {}};
         }
     };
 
@@ -1157,13 +1233,13 @@ private:
                 co_return;
             }
             part_buffer buffer = f.get(size);
-            while (!f.stopped && !buffer.data) {
+            while (!f.stopped && buffer.capacity == 0) {
                 f.buffer_free.expires_at(timer_type::time_point::max());
                 co_await f.buffer_free.async_wait(
                     asio::experimental::as_tuple(asio::use_awaitable));
                 buffer = f.get(size);
             }
-            if (f.stopped)
+            if (f.stopped || !co_await fill_buffer(buffer) || f.stopped)
                 co_return;
             auto [ec, got] = co_await read_full(buffer.data.get(), size);
             if (f.stopped)
@@ -1190,6 +1266,10 @@ private:
         const std::uint64_t first_size =
             stream_part_size(1, options_.part_size, options_.expected_size);
         part_buffer first = feeder.get(first_size);
+        if (!co_await fill_buffer(first)) {
+            fail(paused_ ? "paused" : "cancelled", diagnostics{});
+            co_return asio::error::operation_aborted;
+        }
         auto [ec, got] = co_await read_full(first.data.get(), first_size);
         if (ec) {
             fail("reading the source", diagnostics{});
@@ -1224,17 +1304,38 @@ private:
 
     /// Puts `body` into the request parameters `p`: a view (its CRC-64 computed now, into
     /// `o.crc64`), or a source wrapped in a `crc64_body` (returned: it learns the CRC-64 of
-    /// what it sends).
+    /// what it sends). With a rate limit, the bytes go through a `rate_limited_body` (a view
+    /// as a `span_body` of 256 KiB chunks), kept in `limited_` so that stopping the parts can
+    /// cancel a wait for the limit.
     template <class Params, class Options>
-    static std::shared_ptr<crc64_body> attach(const part_body& body, Params& p, Options& o) {
-        if (!body.source) {
+    std::shared_ptr<crc64_body> attach(const part_body& body, Params& p, Options& o) {
+        if (!body.source && !options_.rate_limit) {
             p.data = body.data;
             o.crc64 = crc64(body.data);
             return nullptr;
         }
-        auto crc = std::make_shared<crc64_body>(body.source);
+        std::shared_ptr<http::body_source> source = body.source;
+        if (options_.rate_limit) {
+            if (!source)
+                source = std::make_shared<span_body>(body.data);
+            auto limited =
+                make_rate_limited_body(std::move(source), *options_.rate_limit,
+                                       asio::any_io_executor(strand_.get_inner_executor()));
+            std::erase_if(limited_, [](const auto& w) { return w.expired(); });
+            limited_.push_back(limited);
+            source = std::move(limited);
+        }
+        auto crc = std::make_shared<crc64_body>(std::move(source));
         p.source = crc;
         return crc;
+    }
+
+    /// Fails every rate-limited body's wait for the limit (the parts are being stopped).
+    void cancel_limited() {
+        for (auto& w : limited_)
+            if (auto b = w.lock())
+                b->cancel();
+        limited_.clear();
     }
 
     /// The base64 MD5 of a part body (for a source: one pass on the file executor).
@@ -1393,6 +1494,7 @@ private:
     std::chrono::steady_clock::time_point last_save_{};
     bool save_running_ = false;
     std::error_code save_error_;
+    std::vector<std::weak_ptr<rate_limited_body>> limited_; // bodies drawing from the rate limit
 };
 
 } // namespace detail

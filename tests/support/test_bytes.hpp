@@ -1,12 +1,16 @@
 // tests/support/test_bytes.hpp: reproducible test data shared by the unit and integration tests.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -39,5 +43,27 @@ inline std::string random_bytes(std::size_t size, std::uint64_t seed) {
     }
     return out;
 }
+
+/// A temporary file holding `data` (created with mkstemp; `fd` open for reading and writing),
+/// removed at the end.
+struct temp_file {
+    std::string path;
+    int fd = -1;
+    explicit temp_file(std::string_view data) {
+        char name[] = "/tmp/ossmp-test-file-XXXXXX";
+        fd = ::mkstemp(name);
+        if (fd < 0)
+            throw std::runtime_error("mkstemp failed");
+        path = name;
+        if (::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+            throw std::runtime_error("writing " + path + " failed");
+    }
+    temp_file(const temp_file&) = delete;
+    temp_file& operator=(const temp_file&) = delete;
+    ~temp_file() {
+        ::close(fd);
+        ::unlink(path.c_str());
+    }
+};
 
 } // namespace ossmp::test

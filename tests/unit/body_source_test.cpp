@@ -37,22 +37,7 @@ using ossmp::test::fake_transport;
 using ossmp::test::pattern;
 using client_type = ossmp::basic_client<fake_transport, ossmp::static_credentials_provider>;
 
-// A temporary file holding `data`, removed at the end.
-struct temp_file {
-    std::string path;
-    int fd = -1;
-    explicit temp_file(std::string_view data) {
-        char name[] = "/tmp/ossmp-body-test-XXXXXX";
-        fd = ::mkstemp(name);
-        REQUIRE(fd >= 0);
-        path = name;
-        REQUIRE(::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
-    }
-    ~temp_file() {
-        ::close(fd);
-        ::unlink(path.c_str());
-    }
-};
+using ossmp::test::temp_file;
 
 // Reads a whole pass of `source` synchronously (the handler may run on another thread).
 std::pair<std::error_code, std::string> drain(ossmp::http::body_source& source) {

@@ -155,8 +155,9 @@ struct command_args {
     bool no_checkpoint = false;
     bool fresh = false;
     std::optional<std::string> checkpoint_every;
-    bool progress = false;    // --progress: show it even when stderr is not a terminal
-    bool no_progress = false; // --no-progress
+    std::optional<std::string> rate_limit; // --rate-limit BYTES/s
+    bool progress = false;                 // --progress: show it even when stderr is not a terminal
+    bool no_progress = false;              // --no-progress
 };
 
 /// The commands, sharing one client and one printer.
@@ -553,6 +554,15 @@ public:
         o.keep_upload_on_failure = a.keep_on_failure || !checkpoint.empty();
         o.checkpoint_path = checkpoint;
         o.start_fresh = a.fresh;
+        if (a.rate_limit) {
+            std::string_view rate = *a.rate_limit;
+            if (rate.ends_with("/s"))
+                rate.remove_suffix(2);
+            const auto bytes_per_second = parse_size(rate, "--rate-limit");
+            if (bytes_per_second == 0)
+                throw usage_error{"--rate-limit must be above 0, got '" + *a.rate_limit + "'"};
+            o.rate_limit = ossmp::rate_limiter(bytes_per_second);
+        }
         if (a.checkpoint_every) {
             const auto every = parse_number(*a.checkpoint_every, "--checkpoint-every");
             if (every < 1 || every > ossmp::max_parts)

@@ -400,6 +400,9 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
         ->type_name("FILE");
     cp->add_flag("--no-checkpoint", a.no_checkpoint,
                  "keep no checkpoint (a failed upload is aborted unless --keep-on-failure)");
+    cp->add_option("--rate-limit", a.rate_limit,
+                   "send at most this many bytes per second (K, M, G suffixes; e.g. 32M/s)")
+        ->type_name("RATE");
     cp->add_option("--checkpoint-every", a.checkpoint_every,
                    "write the checkpoint after every N parts at least (default 64; and every "
                    "second)")
