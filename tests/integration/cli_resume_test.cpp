@@ -265,12 +265,13 @@ TEST_CASE("cp resume: the emulator killed and restarted mid-upload, then a resum
         stored_before = stored_parts(log);
         REQUIRE(stored_before >= 6);
         REQUIRE(stored_before < 24);
-        // The client retries against nothing; Ctrl-C ends it with the upload kept.
+        // The client retries against nothing until it gives up (exit 1) or Ctrl-C ends it
+        // (exit 130; which comes first depends on the build's speed): the upload is kept.
         std::this_thread::sleep_for(200ms);
         p.signal(SIGINT);
         auto r = p.wait(60s);
         INFO(r.err);
-        CHECK(r.exit_code == 130);
+        CHECK((r.exit_code == 130 || r.exit_code == 1));
         CHECK(r.err.find("resume it with") != std::string::npos);
     }
     REQUIRE(::access(ckpt.c_str(), F_OK) == 0);
@@ -283,8 +284,13 @@ TEST_CASE("cp resume: the emulator killed and restarted mid-upload, then a resum
     CHECK(r.out.find("\"verified\":true") != std::string::npos);
     CHECK(r.out.find("\"upload_id\":\"" + c.upload_id + "\"") != std::string::npos);
     CHECK(ossmp::test::json_field(r.out, "upload_id") == c.upload_id);
-    // Every part stored before the kill was reused (each was complete when logged).
-    CHECK(r.out.find("\"parts_reused\":" + std::to_string(stored_before)) != std::string::npos);
+    // Every part logged before the kill was reused (each was stored when logged); a part
+    // stored just before the kill may have missed its log line: at most the 4 in flight.
+    const auto at = r.out.find("\"parts_reused\":");
+    REQUIRE(at != std::string::npos);
+    const auto reused = std::stoul(r.out.substr(at + 15));
+    CHECK(reused >= stored_before);
+    CHECK(reused <= stored_before + 4);
     CHECK(::access(ckpt.c_str(), F_OK) != 0);
     const auto back = dir.file("back");
     REQUIRE(run_cli(dir, cat(cli_globals(emu.port()), {"get", url("restart"), back})).exit_code ==
