@@ -74,7 +74,7 @@ enum class errc {
     timeout = 400,     ///< connect, stall or request timeout (asio_transport_options)
     upload_aborted,    ///< the upload was aborted after an earlier failure
     transfer_too_slow, ///< under asio_transport_options::low_speed_limit for low_speed_time
-    not_resumable,     ///< a checkpoint or resume token given for a stream (it cannot be read again)
+    not_resumable, ///< a checkpoint or resume token given for a stream (it cannot be read again)
 
     // TLS certificate verification (the handshake failed; OpenSSL's verify result says why).
     tls_untrusted_certificate = 500, ///< unknown CA, self-signed, or an incomplete chain

@@ -635,8 +635,10 @@ private:
                 page = std::move(r);
                 co_return e;
             });
-            // A page that does not move on would list forever.
-            if (!ec && page.is_truncated && page.next_part_number_marker <= marker)
+            // A page that does not move on, or past the last part number, would list forever.
+            if (!ec && page.is_truncated &&
+                (page.next_part_number_marker <= marker ||
+                 page.next_part_number_marker >= max_parts))
                 ec = errc::bad_xml_value;
             if (ec) {
                 fail("ListParts", d);

@@ -253,6 +253,38 @@ TEST_CASE("resume: every page of the listing is read", "[upload][resume]") {
     CHECK(f.oss.object == seven);
 }
 
+TEST_CASE("resume: a listing that never ends is refused, the upload kept", "[upload][resume]") {
+    fixture f;
+    fail_part_once(f, 7);
+    auto o = fast_options();
+    o.parallel = 1;
+    o.keep_upload_on_failure = true;
+    auto first = run_upload(f, seven, o);
+    REQUIRE(first.ec);
+    // A hostile server: every page truncated, its marker jumping past the last part number.
+    for (const int next : {0, 10000}) {
+        DYNAMIC_SECTION("NextPartNumberMarker " << next) {
+            f.transport.set_responder([&, next](const http::request& r) -> fake_transport::outcome {
+                if (r.method == http::verb::get && r.query_value("uploadId"))
+                    return reply(200, "<ListPartsResult><Bucket>b</Bucket><Key>k</Key><UploadId>UP"
+                                      "</UploadId><PartNumberMarker>0</PartNumberMarker>"
+                                      "<NextPartNumberMarker>" +
+                                          std::to_string(next) +
+                                          "</NextPartNumberMarker><MaxParts>1</MaxParts>"
+                                          "<IsTruncated>true</IsTruncated></ListPartsResult>");
+                return f.oss(r);
+            });
+            o.resume_token = first.result.resume_token;
+            const auto trips = f.transport.round_trips();
+            auto second = run_upload(f, seven, o);
+            CHECK(second.ec == errc::bad_xml_value);
+            CHECK(second.result.failed_step == "ListParts");
+            CHECK(f.transport.round_trips() == trips + 1);
+            CHECK(f.oss.upload_alive);
+        }
+    }
+}
+
 TEST_CASE("resume: complete-all is not used over parts numbered past the end", "[upload][resume]") {
     fixture f;
     fail_part_once(f, 7);
