@@ -773,6 +773,18 @@ private:
         put_object_result put;
         std::optional<std::uint64_t> sent;
         diagnostics d;
+        // The body's memory counts against the budget as a part's does (many small files sent
+        // at once under one budget).
+        memory_lease lease;
+        if (options_.budget && total > 0) {
+            auto [bec, granted] = co_await options_.budget->async_acquire(
+                strand_, part_memory(total), asio::experimental::as_tuple(asio::use_awaitable));
+            if (bec) { // only cancellation ends the wait
+                fail(paused_ ? "paused" : "cancelled", diagnostics{});
+                co_return asio::error::operation_aborted;
+            }
+            lease = std::move(granted);
+        }
         auto ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
             auto p = put_params();
             auto body = make_body();

@@ -20,6 +20,7 @@
 namespace {
 
 using ossmp::test::bytes_of;
+using ossmp::test::pattern;
 using namespace ossmp::test::upload;
 
 TEST_CASE("limits: a memory budget narrows the window, never above it", "[upload][limits]") {
@@ -47,6 +48,31 @@ TEST_CASE("limits: a memory budget narrows the window, never above it", "[upload
         CHECK(budget.high_water() == part);
         CHECK(budget.in_use() == 0);
     }
+}
+
+TEST_CASE("limits: single-PutObject uploads draw their body from the memory budget",
+          "[upload][limits]") {
+    fixture f;
+    f.transport.set_delay(2ms);
+    const std::string small = pattern(60 * 1024, 3); // one PutObject each
+    ossmp::memory_budget budget(100 * 1024);         // room for one body at a time
+    auto o = fast_options();
+    o.budget = budget; // shared: every copy draws from the same budget
+    int done = 0;
+    for (int i = 0; i < 3; ++i)
+        ossmp::async_upload(f.client, ossmp::memory_source(bytes_of(small)), object_params(), o,
+                            [&](std::error_code ec, ossmp::upload_result r) {
+                                CHECK_FALSE(ec);
+                                CHECK(r.parts == 0);
+                                ++done;
+                            });
+    f.ctx.run();
+    REQUIRE(done == 3);
+    CHECK(f.oss.puts == 3);
+    CHECK(f.oss.object == small);
+    CHECK(f.oss.max_in_flight == 1);
+    CHECK(budget.high_water() == small.size());
+    CHECK(budget.in_use() == 0);
 }
 
 TEST_CASE("limits: a stream's part buffers come from the memory budget", "[upload][limits]") {

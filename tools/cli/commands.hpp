@@ -158,6 +158,11 @@ struct command_args {
     std::optional<std::string> rate_limit; // --rate-limit BYTES/s
     bool progress = false;                 // --progress: show it even when stderr is not a terminal
     bool no_progress = false;              // --no-progress
+    // cp -r
+    bool recursive = false;
+    std::optional<std::string> jobs;          // default 4
+    std::optional<std::string> memory_budget; // default 256M
+    bool follow_symlinks = false;
 };
 
 /// The commands, sharing one client and one printer.
@@ -496,6 +501,8 @@ public:
     asio::awaitable<int> cp(const command_args& a) {
         const std::string& from = a.positional.at(0);
         const std::string& to = a.positional.at(1);
+        if (a.recursive)
+            co_return co_await cp_tree(a);
         const bool from_oss = from.rfind("oss://", 0) == 0, to_oss = to.rfind("oss://", 0) == 0;
         if (from_oss && to_oss)
             throw usage_error{"cp copies between a local file and OSS: one side must be a file"};
@@ -503,13 +510,11 @@ public:
             co_return co_await get(a);
         if (!to_oss)
             throw usage_error{"cp needs oss://BUCKET/KEY on one side"};
+        if (a.jobs || a.memory_budget || a.follow_symlinks)
+            throw usage_error{"--jobs, --memory-budget and --follow-symlinks go with -r (cp -r DIR "
+                              "oss://BUCKET/PREFIX/)"};
         auto url = parse_url(to, true);
-        const std::uint64_t part_size = parse_size(a.part_size, "--part-size");
-        if (part_size < ossmp::min_part_size || part_size > ossmp::max_part_size)
-            throw usage_error{"--part-size must be 100K..5G, got '" + a.part_size + "'"};
-        const auto parallel = parse_number(a.parallel, "--parallel");
-        if (parallel < 1 || parallel > 64)
-            throw usage_error{"--parallel must be 1..64, got '" + a.parallel + "'"};
+        ossmp::upload_options o = upload_options_of(a);
         std::optional<ossmp::file_source> file;
         std::optional<asio::posix::stream_descriptor> in;
         if (from == "-")
@@ -544,32 +549,10 @@ public:
         p.bucket = url.bucket;
         p.key = url.key;
         add_headers(p, a.headers);
-        ossmp::upload_options o;
-        o.part_size = part_size;
         if (a.expected_size)
             o.expected_size = parse_size(*a.expected_size, "--expected-size");
-        o.parallel = static_cast<unsigned>(parallel);
-        o.content_md5 = a.md5;
-        o.complete_all = a.all;
         o.keep_upload_on_failure = a.keep_on_failure || !checkpoint.empty();
         o.checkpoint_path = checkpoint;
-        o.start_fresh = a.fresh;
-        if (a.rate_limit) {
-            std::string_view rate = *a.rate_limit;
-            if (rate.ends_with("/s"))
-                rate.remove_suffix(2);
-            const auto bytes_per_second = parse_size(rate, "--rate-limit");
-            if (bytes_per_second == 0)
-                throw usage_error{"--rate-limit must be above 0, got '" + *a.rate_limit + "'"};
-            o.rate_limit = ossmp::rate_limiter(bytes_per_second);
-        }
-        if (a.checkpoint_every) {
-            const auto every = parse_number(*a.checkpoint_every, "--checkpoint-every");
-            if (every < 1 || every > ossmp::max_parts)
-                throw usage_error{"--checkpoint-every must be 1..10000, got '" +
-                                  *a.checkpoint_every + "'"};
-            o.checkpoint_every = static_cast<unsigned>(every);
-        }
         const bool tty = ::isatty(STDERR_FILENO) == 1;
         const bool show = !a.no_progress && (a.progress || tty);
         const auto start = std::chrono::steady_clock::now();
@@ -637,7 +620,395 @@ public:
         co_return exit_ok;
     }
 
+    /// cp -r DIR oss://B[/PREFIX]: every regular file under DIR becomes the object
+    /// PREFIX/RELATIVE/PATH (a PREFIX without a trailing '/' gets one), uploaded as `cp` uploads
+    /// one file (its own checkpoint and resume, one PutObject up to one part), up to --jobs files
+    /// at once, their part memory drawn from one --memory-budget and their bytes from one
+    /// --rate-limit. Symbolic links are skipped unless --follow-symlinks; so are pipes, sockets
+    /// and devices. One progress bar for all of it; one line per file (stdout), a summary at
+    /// the end. A file that fails does not stop the others; exit 1 when any failed.
+    asio::awaitable<int> cp_tree(const command_args& a) {
+        const std::string& from = a.positional.at(0);
+        const std::string& to = a.positional.at(1);
+        if (from.rfind("oss://", 0) == 0)
+            throw usage_error{"cp -r uploads a local directory (downloading a prefix is not "
+                              "supported)"};
+        if (from == "-")
+            throw usage_error{"cp -r uploads a directory, not stdin"};
+        if (a.checkpoint)
+            throw usage_error{"--checkpoint names one upload's checkpoint: cp -r keeps one per "
+                              "file in the state directory (or none with --no-checkpoint)"};
+        if (a.expected_size)
+            throw usage_error{"--expected-size is for stdin"};
+        if (a.no_checkpoint && a.fresh)
+            throw usage_error{"--no-checkpoint goes with neither --checkpoint nor --fresh"};
+        const auto url = parse_url(to, false);
+        std::string prefix = url.key;
+        if (!prefix.empty() && (prefix.front() == '/' || prefix.front() == '\\'))
+            throw usage_error{"a key prefix cannot start with '/' or '\\': got '" + prefix + "'"};
+        if (!prefix.empty() && prefix.back() != '/')
+            prefix += '/';
+        const auto jobs = parse_number(a.jobs.value_or("4"), "--jobs");
+        if (jobs < 1 || jobs > 64)
+            throw usage_error{"--jobs must be 1..64, got '" + *a.jobs + "'"};
+        const auto budget = parse_size(a.memory_budget.value_or("256M"), "--memory-budget");
+        if (budget < (1 << 20))
+            throw usage_error{"--memory-budget must be at least 1M, got '" + *a.memory_budget +
+                              "'"};
+        ossmp::upload_options base = upload_options_of(a);
+        base.budget = ossmp::memory_budget(budget);
+        base.keep_upload_on_failure = a.keep_on_failure || !a.no_checkpoint;
+
+        tree_run run;
+        run.listing = list_tree(from, a.follow_symlinks);
+        run.bucket = url.bucket;
+        run.prefix = prefix;
+        run.headers = a.headers;
+        run.base = std::move(base);
+        run.checkpoints = !a.no_checkpoint;
+        run.follow_symlinks = a.follow_symlinks;
+        run.tty = ::isatty(STDERR_FILENO) == 1;
+        run.start = std::chrono::steady_clock::now();
+        run.show = !a.no_progress && (a.progress || run.tty);
+        run.done_bytes.assign(run.listing.files.size(), 0);
+        for (const auto& f : run.listing.files)
+            run.total += f.size;
+        for (const auto& skip : run.listing.skipped) {
+            if (skip.error)
+                ++run.failed;
+            if (out_.json_mode())
+                out_.row(json{{"file", skip.path},
+                              {"status", skip.error ? "failed" : "skipped"},
+                              {"reason", skip.reason}});
+            else if (skip.error)
+                std::cerr << "ossmp: " << terminal_safe(skip.path) << ": " << skip.reason << "\n";
+            else
+                out_.note("skipped " + terminal_safe(skip.path) + ": " + skip.reason);
+        }
+
+        // The workers: each takes the next file until none is left (or the command is
+        // cancelled: then each is cancelled, keeping its upload and checkpoint).
+        const auto ex = co_await asio::this_coro::executor;
+        const std::size_t workers = std::min<std::size_t>(jobs, run.listing.files.size());
+        asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
+        std::vector<std::unique_ptr<asio::cancellation_signal>> signals;
+        std::vector<bool> finished(workers, false);
+        std::size_t running = workers;
+        std::exception_ptr worker_failure;
+        for (std::size_t w = 0; w < workers; ++w) {
+            signals.push_back(std::make_unique<asio::cancellation_signal>());
+            asio::co_spawn(
+                ex, tree_worker(run),
+                asio::bind_cancellation_slot(signals.back()->slot(), [&, w](std::exception_ptr e) {
+                    if (e && !worker_failure)
+                        worker_failure = e;
+                    finished[w] = true;
+                    if (--running == 0)
+                        all_done.cancel();
+                }));
+        }
+        bool interrupted = false;
+        while (running > 0) {
+            co_await all_done.async_wait(aex::as_tuple(asio::use_awaitable));
+            if (running > 0 && !interrupted) { // our caller cancelled the command
+                interrupted = true;
+                run.stopping = true;
+                co_await asio::this_coro::reset_cancellation_state();
+                for (std::size_t w = 0; w < workers; ++w)
+                    if (!finished[w])
+                        signals[w]->emit(asio::cancellation_type::terminal);
+            }
+        }
+        if (worker_failure)
+            std::rethrow_exception(worker_failure);
+        run.clear_bar();
+        if (run.show && !run.tty)
+            std::cerr << bar_line(run.bytes_done, run.total, run.count(), false, run.start);
+
+        // The summary.
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();
+        const std::size_t skipped = static_cast<std::size_t>(
+            std::count_if(run.listing.skipped.begin(), run.listing.skipped.end(),
+                          [](const tree_skip& s) { return !s.error; }));
+        const std::size_t not_started =
+            run.listing.files.size() - std::min(run.listing.files.size(), run.next);
+        const auto rate =
+            seconds > 0 ? static_cast<std::uint64_t>(static_cast<double>(run.bytes_sent) / seconds)
+                        : 0;
+        if (out_.json_mode()) {
+            out_.row(json{{"summary", true},
+                          {"files", run.listing.files.size()},
+                          {"uploaded", run.uploaded},
+                          {"failed", run.failed},
+                          {"interrupted", run.interrupted + not_started},
+                          {"skipped", skipped},
+                          {"bytes", run.bytes_uploaded},
+                          {"bytes_reused", run.bytes_reused},
+                          {"seconds", std::round(seconds * 1000) / 1000},
+                          {"bytes_per_second", rate}});
+        } else {
+            std::string line =
+                std::to_string(run.uploaded) + " of " + std::to_string(run.listing.files.size()) +
+                " files uploaded (" + human_size(static_cast<double>(run.bytes_uploaded)) + " in " +
+                seconds_text(seconds) + ", " + human_size(static_cast<double>(rate)) + "/s)";
+            if (run.bytes_reused)
+                line += ", " + human_size(static_cast<double>(run.bytes_reused)) +
+                        " of it already uploaded by an earlier run";
+            line += ", " + std::to_string(run.failed) + " failed";
+            if (run.interrupted + not_started)
+                line += ", " + std::to_string(run.interrupted + not_started) + " interrupted";
+            line += ", " + std::to_string(skipped) + " skipped";
+            std::cout << line << "\n";
+        }
+        if (run.kept > 0)
+            out_.warn(std::to_string(run.kept) +
+                      " multipart uploads were kept with their checkpoints: the same command "
+                      "resumes them (`" +
+                      terminal_safe(resume_command()) + "`)");
+        std::cout.flush();
+        if (interrupted)
+            throw op_failure{"cp -r", asio::error::operation_aborted, {}};
+        co_return run.failed > 0 ? exit_failure : exit_ok;
+    }
+
 private:
+    /// The state of one `cp -r`, shared by its workers (all on one thread).
+    struct tree_run {
+        tree_listing listing;
+        std::string bucket, prefix;
+        std::vector<std::string> headers;
+        ossmp::upload_options base;
+        bool checkpoints = true;
+        bool follow_symlinks = false;
+        bool tty = false;
+        std::chrono::steady_clock::time_point start;
+        bool show = false;
+        bool stopping = false;
+        std::size_t next = 0; // the next file to start
+        std::vector<std::uint64_t> done_bytes;
+        std::uint64_t total = 0, bytes_done = 0;
+        std::size_t files_done = 0, uploaded = 0, failed = 0, interrupted = 0, kept = 0;
+        std::uint64_t bytes_uploaded = 0, bytes_reused = 0, bytes_sent = 0;
+        std::chrono::steady_clock::time_point drawn;
+        bool bar_shown = false;
+
+        std::string count() const {
+            return "files " + std::to_string(files_done) + "/" +
+                   std::to_string(listing.files.size());
+        }
+        /// File `i` has `bytes` done (its upload's progress, or its size when it ended).
+        void advance(std::size_t i, std::uint64_t bytes) {
+            bytes_done = bytes_done - done_bytes[i] + bytes;
+            done_bytes[i] = bytes;
+            draw(false);
+        }
+        void draw(bool force) {
+            if (!show)
+                return;
+            const auto now = std::chrono::steady_clock::now();
+            if (!force && bar_shown && now - drawn < std::chrono::milliseconds(tty ? 200 : 1000))
+                return;
+            drawn = now;
+            bar_shown = true;
+            std::cerr << bar_line(bytes_done, total, count(), tty, start) << std::flush;
+        }
+        /// Removes the bar from the terminal, before a line is printed.
+        void clear_bar() {
+            if (show && tty && bar_shown) {
+                std::cerr << "\r\x1b[K" << std::flush;
+                bar_shown = false;
+            }
+        }
+    };
+
+    static std::string seconds_text(double seconds) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+        return buf;
+    }
+
+    /// One worker of `cp -r`: uploads the next file until none is left or the command stops.
+    asio::awaitable<void> tree_worker(tree_run& run) {
+        while (!run.stopping && run.next < run.listing.files.size())
+            co_await upload_tree_file(run, run.next++);
+    }
+
+    /// Uploads file `i` of `run`, prints its line and counts it.
+    asio::awaitable<void> upload_tree_file(tree_run& run, std::size_t i) {
+        const tree_file& f = run.listing.files[i];
+        const std::string key = run.prefix + f.relative;
+        const std::string url = "oss://" + run.bucket + "/" + key;
+        std::string failure; // why it failed (empty: it did not)
+        json failure_fields; // JSON: what the server said
+        std::error_code ec;
+        ossmp::upload_result r;
+        try {
+            if (const auto kec = ossmp::validate_key(key))
+                throw usage_error{"cannot name an object after it (" + kec.message() + ")"};
+            auto source = open_listed_file(f, run.follow_symlinks);
+            ossmp::upload_options o = run.base;
+            if (run.checkpoints)
+                o.checkpoint_path =
+                    default_checkpoint_path(f.path, client_.options().endpoint, url);
+            if (run.show) {
+                o.progress_interval = std::chrono::milliseconds(100);
+                o.on_progress = [&run, i](const ossmp::upload_progress& pr) {
+                    run.advance(i, pr.bytes_done);
+                };
+            }
+            ossmp::upload_params p;
+            p.bucket = run.bucket;
+            p.key = key;
+            add_headers(p, run.headers);
+            std::tie(ec, r) =
+                co_await ossmp::async_upload(client_, std::move(source), std::move(p), std::move(o),
+                                             aex::as_tuple(asio::use_awaitable));
+            if (ec) {
+                const std::string step = r.failed_step.empty() ? "upload" : r.failed_step;
+                const auto& d = r.diag;
+                failure = step + " failed: ";
+                if (d.http_status != 0 && ec.category() == ossmp::service_category())
+                    failure += terminal_safe(d.to_string());
+                else
+                    failure += ec.message() + (d.http_status == 0 && !d.message.empty()
+                                                   ? ": " + terminal_safe(d.message)
+                                                   : std::string());
+                failure_fields = json{{"step", step}, {"error", ec.message()}};
+                if (d.http_status != 0) {
+                    failure_fields["http_status"] = d.http_status;
+                    failure_fields["code"] = d.code;
+                    failure_fields["request_id"] = d.request_id;
+                }
+                if (!d.message.empty())
+                    failure_fields["message"] = d.message;
+            }
+        } catch (const usage_error& e) {
+            failure = e.message;
+        } catch (const cli_error& e) {
+            failure = e.message;
+        }
+        ++run.files_done;
+        run.advance(i, failure.empty() ? f.size : run.done_bytes[i]);
+        const bool cancelled = ec == asio::error::operation_aborted && run.stopping;
+        const bool kept = !r.resume_token.empty() && run.checkpoints;
+        run.clear_bar();
+        json rec{{"file", f.path}, {"bucket", run.bucket}, {"key", key}};
+        if (failure.empty()) {
+            ++run.uploaded;
+            run.bytes_uploaded += r.size;
+            run.bytes_reused += r.bytes_reused;
+            run.bytes_sent += r.size - r.bytes_reused;
+            if (out_.json_mode()) {
+                rec["status"] = "uploaded";
+                rec["size"] = r.size;
+                rec["parts"] = r.parts;
+                rec["parts_reused"] = r.parts_reused;
+                rec["etag"] = r.etag;
+                rec["crc64"] = ossmp::crc64_to_string(r.crc64);
+                rec["verified"] = r.verified;
+                out_.row(rec);
+            } else {
+                std::string line = "upload: " + terminal_safe(f.path) + " -> " +
+                                   terminal_safe(url) + " (" +
+                                   human_size(static_cast<double>(r.size));
+                if (r.parts_reused)
+                    line += ", " + std::to_string(r.parts_reused) + " of " +
+                            std::to_string(r.parts) + " parts reused";
+                std::cout << line << ")\n" << std::flush;
+            }
+            if (!r.verified)
+                out_.warn(terminal_safe(url) +
+                          ": the server sent no CRC-64 for the object: it was not verified");
+        } else if (cancelled) {
+            ++run.interrupted;
+            if (kept)
+                ++run.kept;
+            if (out_.json_mode()) {
+                rec["status"] = "interrupted";
+                if (!r.upload_id.empty())
+                    rec["upload_id"] = r.upload_id;
+                out_.row(rec);
+            }
+        } else {
+            ++run.failed;
+            if (kept)
+                ++run.kept;
+            if (out_.json_mode()) {
+                rec["status"] = "failed";
+                rec["reason"] = failure;
+                for (const auto& [name, value] : failure_fields.items())
+                    rec[name] = value;
+                if (!r.upload_id.empty())
+                    rec["upload_id"] = r.upload_id;
+                out_.row(rec);
+            } else {
+                std::cerr << "ossmp: " << terminal_safe(f.path) << ": " << failure << "\n";
+            }
+            if (!kept && !r.upload_id.empty() && !r.aborted)
+                out_.warn("the multipart upload " + terminal_safe(r.upload_id) +
+                          " was kept (its parts are billed until it is completed or aborted): "
+                          "`ossmp mpu abort " +
+                          terminal_safe(url) + " " + terminal_safe(r.upload_id) + "` removes it");
+        }
+        run.draw(true);
+    }
+
+    /// The upload options that `cp` and `cp -r` share: part size, window, MD5, complete-all,
+    /// rate limit, checkpoint frequency, --fresh.
+    static ossmp::upload_options upload_options_of(const command_args& a) {
+        ossmp::upload_options o;
+        const std::uint64_t part_size = parse_size(a.part_size, "--part-size");
+        if (part_size < ossmp::min_part_size || part_size > ossmp::max_part_size)
+            throw usage_error{"--part-size must be 100K..5G, got '" + a.part_size + "'"};
+        const auto parallel = parse_number(a.parallel, "--parallel");
+        if (parallel < 1 || parallel > 64)
+            throw usage_error{"--parallel must be 1..64, got '" + a.parallel + "'"};
+        o.part_size = part_size;
+        o.parallel = static_cast<unsigned>(parallel);
+        o.content_md5 = a.md5;
+        o.complete_all = a.all;
+        o.start_fresh = a.fresh;
+        if (a.rate_limit) {
+            std::string_view rate = *a.rate_limit;
+            if (rate.ends_with("/s"))
+                rate.remove_suffix(2);
+            const auto bytes_per_second = parse_size(rate, "--rate-limit");
+            if (bytes_per_second == 0)
+                throw usage_error{"--rate-limit must be above 0, got '" + *a.rate_limit + "'"};
+            o.rate_limit = ossmp::rate_limiter(bytes_per_second);
+        }
+        if (a.checkpoint_every) {
+            const auto every = parse_number(*a.checkpoint_every, "--checkpoint-every");
+            if (every < 1 || every > ossmp::max_parts)
+                throw usage_error{"--checkpoint-every must be 1..10000, got '" +
+                                  *a.checkpoint_every + "'"};
+            o.checkpoint_every = static_cast<unsigned>(every);
+        }
+        return o;
+    }
+
+    /// A file `list_tree` found, opened for its upload: it must still be the file listed (same
+    /// device and inode), and without --follow-symlinks the name is not followed if it became
+    /// a link.
+    static ossmp::file_source open_listed_file(const tree_file& f, bool follow_symlinks) {
+        file_descriptor fd(::open(f.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                                                      (follow_symlinks ? 0 : O_NOFOLLOW)));
+        if (fd.get() < 0)
+            throw cli_error{"cannot open it: " + errno_text(errno)};
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0)
+            throw cli_error{"cannot stat it: " + errno_text(errno)};
+        if (!S_ISREG(st.st_mode) || st.st_dev != f.device || st.st_ino != f.inode)
+            throw cli_error{"it was replaced after it was listed: not uploaded"};
+        if (st.st_size == 0) { // files under /proc announce 0 bytes and have more
+            char probe;
+            if (::pread(fd.get(), &probe, 1, 0) != 0)
+                throw cli_error{"it announces 0 bytes but has some (a /proc file?): not uploaded"};
+        }
+        return ossmp::file_source(fd.get(), {}, f.path);
+    }
+
     /// The command that resumes this upload: the one typed, without `--fresh`.
     std::string resume_command() const {
         std::string c = command_line_;
@@ -712,37 +1083,49 @@ private:
     /// The progress line on stderr: redrawn in place on a terminal, one line per update else.
     static void progress_line(const ossmp::upload_progress& pr, bool tty,
                               std::chrono::steady_clock::time_point start) {
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const double rate = seconds > 0 ? static_cast<double>(pr.bytes_done) / seconds : 0;
         if (!pr.total_known) { // a stream: no percent, no ETA
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const double rate = seconds > 0 ? static_cast<double>(pr.bytes_done) / seconds : 0;
             std::string line = human_size(static_cast<double>(pr.bytes_done)) + "  " +
                                human_size(rate) + "/s  parts " + std::to_string(pr.parts_done);
             std::cerr << (tty ? "\r" + line + "\x1b[K" : line + "\n") << std::flush;
             return;
         }
+        const std::string count =
+            pr.parts ? "parts " + std::to_string(pr.parts_done) + "/" + std::to_string(pr.parts)
+                     : std::string();
+        std::cerr << bar_line(pr.bytes_done, pr.total, count, tty, start) << std::flush;
+    }
+
+    /// `[####      ] 45% 1.2 GiB / 2.6 GiB  80.0 MiB/s  COUNT  ETA m:ss`, ready for stderr: with
+    /// a carriage return and a clear-to-end on a terminal, a newline else.
+    static std::string bar_line(std::uint64_t done, std::uint64_t total, const std::string& count,
+                                bool tty, std::chrono::steady_clock::time_point start) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
         const unsigned percent =
-            pr.total ? static_cast<unsigned>(pr.bytes_done * 100 / pr.total) : 100;
+            total ? static_cast<unsigned>(std::min(done, total) * 100 / total) : 100;
         constexpr unsigned width = 30;
         std::string bar(width, ' ');
         for (unsigned i = 0; i < percent * width / 100; ++i)
             bar[i] = '#';
         std::string line = "[" + bar + "] " + std::to_string(percent) + "% " +
-                           human_size(static_cast<double>(pr.bytes_done)) + " / " +
-                           human_size(static_cast<double>(pr.total)) + "  " + human_size(rate) +
-                           "/s";
-        if (pr.parts)
-            line += "  parts " + std::to_string(pr.parts_done) + "/" + std::to_string(pr.parts);
-        if (rate > 0 && pr.bytes_done < pr.total) {
-            const auto eta = static_cast<std::uint64_t>(
-                std::ceil(static_cast<double>(pr.total - pr.bytes_done) / rate));
+                           human_size(static_cast<double>(done)) + " / " +
+                           human_size(static_cast<double>(total)) + "  " + human_size(rate) + "/s";
+        if (!count.empty())
+            line += "  " + count;
+        if (rate > 0 && done < total) {
+            const auto eta =
+                static_cast<std::uint64_t>(std::ceil(static_cast<double>(total - done) / rate));
             char buf[32];
             std::snprintf(buf, sizeof buf, "  ETA %llu:%02llu",
                           static_cast<unsigned long long>(eta / 60),
                           static_cast<unsigned long long>(eta % 60));
             line += buf;
         }
-        std::cerr << (tty ? "\r" + line + "\x1b[K" : line + "\n") << std::flush;
+        return tty ? "\r" + line + "\x1b[K" : line + "\n";
     }
 
     /// Sends `src` with UploadPart or PutObject (by the type of `p`): streamed from the file,

@@ -10,10 +10,12 @@
 #include "ossmp/file_body.hpp"
 #include "ossmp/ops/upload_part.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -345,6 +347,132 @@ inline std::string default_checkpoint_path(const std::string& source, const std:
     const std::string id = resolved + "\n" + endpoint + "\n" + destination;
     return checkpoint_directory() + "/" +
            ossmp::crypto::hex_lower(ossmp::crypto::sha256(id)).substr(0, 32) + ".ckpt";
+}
+
+// --- Directory trees (cp -r) -------------------------------------------------------------------
+
+/// One regular file found under a directory tree.
+struct tree_file {
+    std::string path;     ///< as it can be opened: the root as given, then the names below it
+    std::string relative; ///< below the root, components joined by '/'
+    std::uint64_t size = 0;
+    dev_t device = 0; ///< identity when listed: the file opened later must be this one
+    ino_t inode = 0;
+};
+
+/// Something under the tree that is not uploaded, and why.
+struct tree_skip {
+    std::string path;
+    std::string reason;
+    bool error = false; ///< true: could not be read (counts as a failure), false: not a file
+};
+
+struct tree_listing {
+    std::vector<tree_file> files; ///< sorted by `relative` (byte order)
+    std::vector<tree_skip> skipped;
+};
+
+/// Every regular file under the directory `root`, without following symbolic links below it
+/// unless `follow_symlinks` (`root` itself may be one). With `follow_symlinks`, a link to a
+/// directory that contains it (a loop) and a dangling link are skipped. Pipes, sockets and
+/// devices are skipped; a directory that cannot be read is listed as an error and the walk goes
+/// on. Directories are opened relative to their parent's descriptor (O_NOFOLLOW when links are
+/// not followed), so a directory swapped for a link while the walk runs is not entered.
+/// Throws usage_error when `root` is not a readable directory.
+inline tree_listing list_tree(const std::string& root, bool follow_symlinks) {
+    tree_listing out;
+    file_descriptor top(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY));
+    if (top.get() < 0)
+        throw usage_error{"cannot open the directory " + root + ": " + errno_text(errno)};
+    struct stat st {};
+    if (::fstat(top.get(), &st) != 0)
+        throw usage_error{"cannot stat " + root + ": " + errno_text(errno)};
+    std::string base = root;
+    while (base.size() > 1 && base.back() == '/')
+        base.pop_back();
+    // The directories being walked (device, inode), to find loops through followed links.
+    std::vector<std::pair<dev_t, ino_t>> ancestors;
+    auto walk = [&](auto& self, file_descriptor dir_fd, const std::string& path,
+                    const std::string& relative) -> void {
+        const int listing_fd = ::dup(dir_fd.get());
+        DIR* dir = listing_fd < 0 ? nullptr : ::fdopendir(listing_fd);
+        if (!dir) {
+            const int e = errno;
+            if (listing_fd >= 0)
+                ::close(listing_fd);
+            out.skipped.push_back({path, "cannot read the directory: " + errno_text(e), true});
+            return;
+        }
+        std::vector<std::string> names;
+        errno = 0;
+        while (const dirent* d = ::readdir(dir)) {
+            const std::string_view name = d->d_name;
+            if (name != "." && name != "..")
+                names.emplace_back(name);
+            errno = 0;
+        }
+        const int read_error = errno;
+        ::closedir(dir);
+        if (read_error)
+            out.skipped.push_back(
+                {path, "cannot read the whole directory: " + errno_text(read_error), true});
+        std::sort(names.begin(), names.end());
+        for (const auto& name : names) {
+            const std::string child = (path == "/" ? path : path + "/") + name;
+            const std::string child_relative = relative.empty() ? name : relative + "/" + name;
+            struct stat cst {};
+            if (::fstatat(dir_fd.get(), name.c_str(), &cst, AT_SYMLINK_NOFOLLOW) != 0) {
+                out.skipped.push_back({child, "cannot stat: " + errno_text(errno), true});
+                continue;
+            }
+            if (S_ISLNK(cst.st_mode)) {
+                if (!follow_symlinks) {
+                    out.skipped.push_back(
+                        {child, "a symbolic link (--follow-symlinks follows links)", false});
+                    continue;
+                }
+                if (::fstatat(dir_fd.get(), name.c_str(), &cst, 0) != 0) {
+                    out.skipped.push_back(
+                        {child, "a symbolic link to nothing: " + errno_text(errno), false});
+                    continue;
+                }
+            }
+            if (S_ISREG(cst.st_mode)) {
+                out.files.push_back({child, child_relative, static_cast<std::uint64_t>(cst.st_size),
+                                     cst.st_dev, cst.st_ino});
+            } else if (S_ISDIR(cst.st_mode)) {
+                const std::pair<dev_t, ino_t> id{cst.st_dev, cst.st_ino};
+                if (std::find(ancestors.begin(), ancestors.end(), id) != ancestors.end()) {
+                    out.skipped.push_back(
+                        {child, "a link to a directory that contains it (a loop)", false});
+                    continue;
+                }
+                file_descriptor sub(::openat(dir_fd.get(), name.c_str(),
+                                             O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY |
+                                                 (follow_symlinks ? 0 : O_NOFOLLOW)));
+                struct stat sst {};
+                if (sub.get() < 0 || ::fstat(sub.get(), &sst) != 0) {
+                    out.skipped.push_back(
+                        {child, "cannot open the directory: " + errno_text(errno), true});
+                    continue;
+                }
+                if (sst.st_dev != cst.st_dev || sst.st_ino != cst.st_ino) {
+                    out.skipped.push_back({child, "changed while it was listed", true});
+                    continue;
+                }
+                ancestors.push_back(id);
+                self(self, std::move(sub), child, child_relative);
+                ancestors.pop_back();
+            } else {
+                out.skipped.push_back({child, std::string(file_kind(cst.st_mode)), false});
+            }
+        }
+    };
+    ancestors.emplace_back(st.st_dev, st.st_ino);
+    walk(walk, std::move(top), base, "");
+    std::sort(out.files.begin(), out.files.end(),
+              [](const tree_file& a, const tree_file& b) { return a.relative < b.relative; });
+    return out;
 }
 
 } // namespace ossmp_cli

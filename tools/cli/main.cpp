@@ -380,9 +380,15 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
         "terminal.\n"
         "cp - oss://BUCKET/KEY uploads stdin (a pipe: parts read whole into --parallel + 1 "
         "buffers;\nparts grow after 1,000 of them, or after --expected-size).\n"
-        "cp oss://BUCKET/KEY FILE downloads, as `ossmp get`.",
+        "cp oss://BUCKET/KEY FILE downloads, as `ossmp get`.\n"
+        "cp -r DIR oss://BUCKET/PREFIX/ uploads every regular file under DIR as "
+        "PREFIX/RELATIVE/PATH,\n--jobs files at once under one --memory-budget (and one "
+        "--rate-limit), each as cp uploads a\nfile (resumable the same way); symbolic links are "
+        "skipped unless --follow-symlinks, pipes,\nsockets and devices always. One line per file, "
+        "a summary; exit 1 if any file failed.",
         &program::cp,
-        {{"SRC", "FILE, - (stdin) or oss://BUCKET/KEY"}, {"DST", "oss://BUCKET/KEY or FILE"}});
+        {{"SRC", "FILE, DIR (-r), - (stdin) or oss://BUCKET/KEY"},
+         {"DST", "oss://BUCKET/KEY, oss://BUCKET/PREFIX/ (-r) or FILE"}});
     cp->add_option("--part-size", a.part_size,
                    "preferred part size, 100K..5G (default 8M; raised to fit 10,000 parts)")
         ->type_name("SIZE");
@@ -414,6 +420,15 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
         ->type_name("NAME:VALUE")
         ->expected(1)
         ->take_all();
+    cp->add_flag("-r,--recursive", a.recursive,
+                 "upload every regular file under the directory SRC to oss://BUCKET/PREFIX/");
+    cp->add_option("--jobs", a.jobs, "with -r: files uploaded at once, 1..64 (default 4)")
+        ->type_name("N");
+    cp->add_option("--memory-budget", a.memory_budget,
+                   "with -r: the part memory of all files at once (default 256M)")
+        ->type_name("SIZE");
+    cp->add_flag("--follow-symlinks", a.follow_symlinks,
+                 "with -r: follow symbolic links (default: skip them)");
     cp->add_flag("--progress", a.progress, "show progress even when stderr is not a terminal");
     cp->add_flag("--no-progress", a.no_progress, "never show progress");
     command(&app, "put", "upload a file in one request, print `ETAG CRC64`",
