@@ -4,23 +4,19 @@
 //
 // Composite layer: built on ops/list_parts.hpp, ops/list_multipart_uploads.hpp and
 // ops/abort.hpp only. One engine (`detail::basic_pager`) follows the markers and refuses
-// replies that would make a listing endless or inconsistent; the generators and the cleanup use
-// it, never the ops directly.
+// replies that would make a listing endless or inconsistent; the generators and the cleanup
+// list through it, never with the list ops directly.
 //
-// Why the generators are a small class of our own (`list_generator::next()` returning
+// Why the generators are a small class of our own (`list_generator::next()`, an
 // `asio::awaitable<std::optional<T>>`) and not Asio 1.22's `experimental::coro`: a minimal
-// `coro<int>` does compile and run with g++ 12 and clang 14 here, but (1) its interface is
-// experimental and changed in later Asio releases (`coro<Yield, Return, Executor>` traits,
-// `async_resume` semantics), so user code written against it would break on an upgrade; (2) a
-// coro is a second coroutine that lives between two `async_resume` calls, whose destruction
-// while suspended and whose cancellation forwarding in 1.22 we would have to prove ourselves,
-// while our generator is plain data between two `next()` calls: nothing runs, nothing is
-// prefetched, so destroying it mid-iteration is trivially safe; (3) cancellation and errors are
-// those of the awaitable that calls `next()` (the page request gets the caller's cancellation
-// slot; an error is thrown, or returned through the `std::error_code&` overload), with no
-// extra layer; (4) it costs one page request per page and no allocation per element beyond the
-// element itself. The pager underneath gives every other completion style (callbacks,
-// futures, deferred) the same engine.
+// `coro<int>` compiles and runs with g++ 12 and clang 14 here, but its interface is experimental
+// and changed in later Asio releases, so code written against it would break on an upgrade; a
+// coro is a second coroutine alive between two resumptions, whose destruction while suspended
+// and cancellation forwarding we would have to prove ourselves. Our generator is plain data
+// between two `next()` calls (nothing runs, nothing is prefetched), so destroying it
+// mid-iteration is trivially safe; the page request runs inside the caller's awaitable, so
+// cancellation and errors are the caller's own (thrown, or through `next(std::error_code&)`);
+// and the pager beneath serves every other completion token with the same engine.
 #pragma once
 
 #include "ossmp/client.hpp"
@@ -49,7 +45,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -271,8 +266,8 @@ public:
 
     /// Requests the next page and moves the markers on (see `parts_pager` / `uploads_pager`).
     /// Completion signature `void(std::error_code, page_type)`; `diag` gets a copy of the
-    /// call's diagnostics just before completion (not when the call was refused as
-    /// `operation_in_progress`). `diag` must outlive the call.
+    /// call's diagnostics just before completion (not when the call was refused:
+    /// `operation_in_progress`, `end_of_listing`). `diag` must outlive the call.
     template <asio::completion_token_for<void(std::error_code, page_type)> Token>
     auto async_next(diagnostics& diag, Token&& token) {
         return start(&diag, std::forward<Token>(token));
@@ -415,8 +410,9 @@ struct uploads_of_key {
 ///
 /// Lifetimes: `params` is copied into the pager. `client` must outlive the pager and every
 /// call. Moving or destroying the pager while a call runs is safe (the call shares the pager's
-/// state and completes normally). Start a call from the thread (or strand) that owns the pager;
-/// the state is made safe against a call completing on another thread.
+/// state and completes normally); a moved-from pager may only be destroyed or assigned to. Start a
+/// call from the thread (or strand) that owns the pager; the state is made safe against a call
+/// completing on another thread.
 template <class Client>
 class parts_pager : public detail::basic_pager<Client, detail::parts_paging> {
 public:
@@ -498,7 +494,7 @@ public:
             throw std::system_error(ec, d.http_status ? "ossmp listing: " + d.to_string()
                                                       : std::string("ossmp listing"));
         }
-        co_return e;
+        co_return std::move(e);
     }
 
     asio::awaitable<std::optional<element_type>> next(std::error_code& ec) {
@@ -882,7 +878,7 @@ private:
             e.action = cleanup_action::failed;
             e.ec = ec;
         }
-        co_return e;
+        co_return std::move(e);
     }
 
     void take_finished() {
@@ -960,9 +956,10 @@ private:
 /// Completion signature: `void(std::error_code, cleanup_result)`; the result always holds
 /// what was done. The error is the listing's (`async_list_uploads`' errors, `errc::
 /// bad_xml_value` for an endless or inconsistent listing: see `uploads_pager`), else
-/// `operation_aborted` on cancellation, else the first failed abort's (the cleanup goes on
-/// after a failed abort; `result.failed` counts them), else none. The handler is called
-/// exactly once, after every abort it started has ended.
+/// `operation_aborted` on cancellation, or the error an exception of `options.on_upload`
+/// stands for, else the first failed abort's (the cleanup goes on after a failed abort;
+/// `result.failed` counts them), else none. The handler is called exactly once, after every
+/// abort it started has ended.
 ///
 /// Cancellation: terminal cancellation through the token's associated cancellation slot stops
 /// the listing, starts no further abort and cancels the aborts in flight (reported as `failed`
