@@ -906,3 +906,25 @@ TEST_CASE("cleanup: a listing error ends the cleanup after the aborts already st
     CHECK(r.aborted == 2);
     CHECK(r.pages == 1);
 }
+
+TEST_CASE("cleanup: an exception of on_upload stops the cleanup with its error",
+          "[paginate][cleanup]") {
+    fixture f;
+    f.transport.push_response(uploads_page(
+        "", "", false, {{"a", "U1", old_time}, {"b", "U2", old_time}, {"c", "U3", old_time}}));
+    f.transport.set_responder(
+        [](const ossmp::http::request&) { return fake_transport::outcome(make_response(204)); });
+    ossmp::cleanup_options o;
+    o.older_than = 1h;
+    o.parallel = 1;
+    int calls = 0;
+    o.on_upload = [&](const ossmp::cleanup_entry&) {
+        ++calls;
+        throw std::system_error(std::make_error_code(std::errc::io_error), "printing");
+    };
+    auto [ec, r] = run_cleanup(f, o);
+    CHECK(ec == std::errc::io_error);
+    CHECK(calls == 1);                           // never called again
+    CHECK(aborted_ids(f.transport).size() == 1); // no abort started after it
+    CHECK(r.aborted == 1);
+}
