@@ -75,6 +75,10 @@ enum class errc {
     upload_aborted,    ///< the upload was aborted after an earlier failure
     transfer_too_slow, ///< under asio_transport_options::low_speed_limit for low_speed_time
     not_resumable, ///< a checkpoint or resume token given for a stream (it cannot be read again)
+    /// a pager or list generator was asked for the next page while its previous call is still
+    /// running (one call at a time); the running call is not disturbed
+    operation_in_progress,
+    end_of_listing, ///< a pager was asked for a page after its last one (`done()` was true)
 
     // TLS certificate verification (the handshake failed; OpenSSL's verify result says why).
     tls_untrusted_certificate = 500, ///< unknown CA, self-signed, or an incomplete chain
@@ -222,6 +226,11 @@ public:
         case errc::not_resumable:
             return "a stream cannot be resumed (it cannot be read again): no checkpoint or resume "
                    "token for it";
+        case errc::operation_in_progress:
+            return "another call on this pager or generator is still in progress (one call at a "
+                   "time)";
+        case errc::end_of_listing:
+            return "the listing has no more pages";
         case errc::tls_untrusted_certificate:
             return "TLS certificate not trusted (unknown CA or self-signed)";
         case errc::tls_hostname_mismatch:

@@ -50,4 +50,5 @@
 // Composite algorithms.
 #include "ossmp/checkpoint.hpp"
 #include "ossmp/limits.hpp"
+#include "ossmp/paginate.hpp"
 #include "ossmp/upload.hpp"
