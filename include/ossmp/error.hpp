@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -416,6 +418,25 @@ inline bool is_retryable(const std::error_code& ec) noexcept {
     // which maps them to errc::unexpected_eof before they reach callers.
     return false;
 }
+
+namespace detail {
+
+/// The error code that an exception caught in an operation stands for: ENOMEM for
+/// `std::bad_alloc` (a buffer that cannot be had), a `std::system_error`'s code, else
+/// `errc::invalid_argument` (a callback of the caller's that threw something else).
+inline std::error_code error_of(std::exception_ptr e) noexcept {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::bad_alloc&) {
+        return std::make_error_code(std::errc::not_enough_memory);
+    } catch (const std::system_error& x) {
+        return x.code();
+    } catch (...) {
+        return make_error_code(errc::invalid_argument);
+    }
+}
+
+} // namespace detail
 
 } // namespace ossmp
 

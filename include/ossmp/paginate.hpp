@@ -733,7 +733,7 @@ public:
         try {
             ec = co_await list_and_abort();
         } catch (...) { // bad_alloc and the like: nothing of the plan throws
-            ec = error_of(std::current_exception());
+            ec = detail::error_of(std::current_exception());
             threw = true;
         }
         // The handler runs only after every abort started has ended: cancel them on a
@@ -746,7 +746,7 @@ public:
             try {
                 wec = co_await wait_event();
             } catch (...) {
-                wec = error_of(std::current_exception());
+                wec = detail::error_of(std::current_exception());
                 cancel_aborts();
             }
             if (wec && !ec)
@@ -761,18 +761,6 @@ private:
     using timer_type =
         asio::basic_waitable_timer<std::chrono::steady_clock,
                                    asio::wait_traits<std::chrono::steady_clock>, executor_type>;
-
-    static std::error_code error_of(std::exception_ptr e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::bad_alloc&) {
-            return std::make_error_code(std::errc::not_enough_memory);
-        } catch (const std::system_error& x) {
-            return x.code();
-        } catch (...) {
-            return make_error_code(errc::invalid_argument);
-        }
-    }
 
     asio::awaitable<std::error_code> list_and_abort() {
         result_.cutoff = client_.now() - options_.older_than;
@@ -852,7 +840,7 @@ private:
                                               id](std::exception_ptr x, cleanup_entry done) {
                     if (x) {
                         done.action = cleanup_action::failed;
-                        done.ec = error_of(x);
+                        done.ec = detail::error_of(x);
                     }
                     self->finished_.emplace_back(id, std::move(done));
                     // Wakes `wait_event`; the timer's completion is posted,
@@ -920,7 +908,7 @@ private:
             } catch (...) {
                 // The cleanup stops (the aborts in flight are cancelled, no callback again).
                 failed_hard_ = true;
-                hard_error_ = error_of(std::current_exception());
+                hard_error_ = detail::error_of(std::current_exception());
             }
         }
     }

@@ -383,19 +383,6 @@ private:
         asio::basic_waitable_timer<std::chrono::steady_clock,
                                    asio::wait_traits<std::chrono::steady_clock>, executor_type>;
 
-    /// The error code an exception stands for (a part buffer that cannot be had: ENOMEM).
-    static std::error_code error_of(std::exception_ptr e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::bad_alloc&) {
-            return std::make_error_code(std::errc::not_enough_memory);
-        } catch (const std::system_error& x) {
-            return x.code();
-        } catch (...) {
-            return make_error_code(errc::invalid_argument);
-        }
-    }
-
     static bool cancelled(const std::error_code& ec) {
         return ec == asio::error::operation_aborted;
     }
@@ -937,7 +924,7 @@ private:
                         asio::bind_executor(strand_, [&finished, this](std::exception_ptr e,
                                                                        upload_part_outcome o) {
                             if (e && !o.ec)
-                                o.ec = error_of(e);
+                                o.ec = detail::error_of(e);
                             finished.push_back(std::move(o));
                             wake_.cancel();
                         })));
@@ -1304,7 +1291,7 @@ private:
                            feeder.reader_cancel.slot(),
                            asio::bind_executor(strand_, [&feeder, this](std::exception_ptr e) {
                                if (e && !feeder.read_error && !feeder.stopped)
-                                   feeder.read_error = error_of(e);
+                                   feeder.read_error = detail::error_of(e);
                                feeder.reading_done = true;
                                wake_.cancel();
                            })));
