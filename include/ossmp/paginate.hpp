@@ -7,16 +7,7 @@
 // replies that would make a listing endless or inconsistent; the generators and the cleanup
 // list through it, never with the list ops directly.
 //
-// Why the generators are a small class of our own (`list_generator::next()`, an
-// `asio::awaitable<std::optional<T>>`) and not Asio 1.22's `experimental::coro`: a minimal
-// `coro<int>` compiles and runs with g++ 12 and clang 14 here, but its interface is experimental
-// and changed in later Asio releases, so code written against it would break on an upgrade; a
-// coro is a second coroutine alive between two resumptions, whose destruction while suspended
-// and cancellation forwarding we would have to prove ourselves. Our generator is plain data
-// between two `next()` calls (nothing runs, nothing is prefetched), so destroying it
-// mid-iteration is trivially safe; the page request runs inside the caller's awaitable, so
-// cancellation and errors are the caller's own (thrown, or through `next(std::error_code&)`);
-// and the pager beneath serves every other completion token with the same engine.
+// Why the generators are a class of our own and not `experimental::coro`: README, "Design notes".
 #pragma once
 
 #include "ossmp/client.hpp"

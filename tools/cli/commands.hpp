@@ -22,6 +22,7 @@
 #include "ossmp/ops/list_parts.hpp"
 #include "ossmp/ops/put_object.hpp"
 #include "ossmp/ops/upload_part.hpp"
+#include "ossmp/paginate.hpp"
 #include "ossmp/transport/asio_transport.hpp"
 #include "ossmp/upload.hpp"
 #include "ossmp/validate.hpp"
@@ -163,6 +164,13 @@ struct command_args {
     std::optional<std::string> jobs;          // default 4
     std::optional<std::string> memory_budget; // default 256M
     bool follow_symlinks = false;
+    // mpu list-parts, mpu list-uploads, cleanup (listing.hpp)
+    std::optional<std::string> max;        // --max N: stop after N entries
+    std::optional<std::string> page_size;  // --page-size N: 1..1000
+    std::optional<std::string> key;        // list-uploads --key K
+    std::optional<std::string> delimiter;  // list-uploads --delimiter D
+    std::optional<std::string> older_than; // cleanup --older-than DURATION
+    bool dry_run = false;                  // cleanup --dry-run
 };
 
 /// The commands, sharing one client and one printer.
@@ -172,6 +180,10 @@ public:
 
     /// The command line as typed (shell-quoted), for the resume hint.
     void set_command_line(std::string line) { command_line_ = std::move(line); }
+
+    /// For the commands defined outside this class (listing.hpp).
+    client_type& client() noexcept { return client_; }
+    const printer& out() const noexcept { return out_; }
 
     static void check(std::string_view what, std::error_code ec, const ossmp::diagnostics& d) {
         if (ec)
@@ -246,7 +258,7 @@ public:
 
         // What the object must be: the listed parts' CRC-64s combined in number order, and
         // their sizes summed. ListParts must run before Complete (the upload is gone after).
-        const auto listed = co_await list_all_parts(url, p.upload_id);
+        const auto listed = co_await parts_by_number(url, p.upload_id);
         std::optional<ossmp::crc64_state> expected = ossmp::crc64_state{};
         std::uint64_t size = 0;
         bool sizes_known = true;
@@ -343,43 +355,6 @@ public:
         check("AbortMultipartUpload", ec, d);
         if (out_.json_mode())
             out_.fields(json{{"upload_id", p.upload_id}, {"aborted", true}});
-        co_return exit_ok;
-    }
-
-    asio::awaitable<int> mpu_list_parts(const command_args& a) {
-        auto url = parse_url(a.positional.at(0), true);
-        ossmp::list_parts_params p;
-        p.bucket = url.bucket;
-        p.key = url.key;
-        p.upload_id = a.positional.at(1);
-        ossmp::diagnostics d;
-        auto [ec, r] =
-            co_await ossmp::async_list_parts(client_, p, d, aex::as_tuple(asio::use_awaitable));
-        check("ListParts", ec, d);
-        for (const auto& part : r.parts)
-            out_.row(json{{"part_number", part.part_number},
-                          {"size", part.size},
-                          {"etag", part.etag},
-                          {"crc64", part.crc64 ? ossmp::crc64_to_string(*part.crc64) : ""},
-                          {"last_modified", part.last_modified}});
-        if (r.is_truncated)
-            std::cerr << "ossmp: more parts follow (only the first page is listed)\n";
-        co_return exit_ok;
-    }
-
-    asio::awaitable<int> mpu_list_uploads(const command_args& a) {
-        auto url = parse_url(a.positional.at(0), false);
-        ossmp::list_uploads_params p;
-        p.bucket = url.bucket;
-        p.prefix = url.key;
-        ossmp::diagnostics d;
-        auto [ec, r] =
-            co_await ossmp::async_list_uploads(client_, p, d, aex::as_tuple(asio::use_awaitable));
-        check("ListMultipartUploads", ec, d);
-        for (const auto& u : r.uploads)
-            out_.row(json{{"key", u.key}, {"upload_id", u.upload_id}, {"initiated", u.initiated}});
-        if (r.is_truncated)
-            std::cerr << "ossmp: more uploads follow (only the first page is listed)\n";
         co_return exit_ok;
     }
 
@@ -1153,30 +1128,22 @@ private:
         return ossmp::crc64(src.data);
     }
 
-    /// Every part of an upload (all pages), by number. A listing that repeats a part or whose
-    /// marker does not move forward is a malformed reply, not a loop.
-    asio::awaitable<std::map<int, ossmp::part_info>> list_all_parts(const object_url& url,
-                                                                    const std::string& upload_id) {
+    /// Every part of an upload (all pages, `ossmp::list_all_parts`), by number. The pager
+    /// refuses a listing that repeats a part or whose marker does not move forward (a malformed
+    /// reply, not a loop: `bad_xml_value`); a repeated number is refused here too.
+    asio::awaitable<std::map<int, ossmp::part_info>> parts_by_number(const object_url& url,
+                                                                     const std::string& upload_id) {
         std::map<int, ossmp::part_info> parts;
-        ossmp::list_parts_params p;
-        p.bucket = url.bucket;
-        p.key = url.key;
-        p.upload_id = upload_id;
+        auto listing = ossmp::list_all_parts(client_, url.bucket, url.key, upload_id);
         for (;;) {
-            ossmp::diagnostics d;
-            auto [ec, r] =
-                co_await ossmp::async_list_parts(client_, p, d, aex::as_tuple(asio::use_awaitable));
-            check("ListParts", ec, d);
-            const int marker = p.part_number_marker.value_or(0);
-            for (auto& part : r.parts) {
-                if (part.part_number <= marker || !parts.emplace(part.part_number, part).second)
-                    check("ListParts", ossmp::errc::bad_xml_value, d);
-            }
-            if (!r.is_truncated)
+            std::error_code ec;
+            auto part = co_await listing.next(ec);
+            check("ListParts", ec, listing.last_diagnostics());
+            if (!part)
                 break;
-            if (r.next_part_number_marker <= marker || r.parts.empty())
-                check("ListParts", ossmp::errc::bad_xml_value, d); // would never end
-            p.part_number_marker = r.next_part_number_marker;
+            const int number = part->part_number;
+            if (!parts.emplace(number, std::move(*part)).second)
+                check("ListParts", ossmp::errc::bad_xml_value, listing.last_diagnostics());
         }
         co_return parts;
     }

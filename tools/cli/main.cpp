@@ -7,9 +7,11 @@
 // OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and OSS_SESSION_TOKEN and are never printed.
 //
 // Files: main.cpp (the command line and the run), commands.hpp (one coroutine per command),
-// files.hpp (reading sources, writing downloads), output.hpp (text and JSON), errors.hpp.
+// listing.hpp (the listings and cleanup), files.hpp (reading sources, writing downloads),
+// output.hpp (text and JSON), errors.hpp.
 #include "commands.hpp"
 #include "errors.hpp"
+#include "listing.hpp"
 #include "output.hpp"
 
 #include "ossmp/credentials.hpp"
@@ -250,7 +252,8 @@ constexpr std::string_view footer =
     "Exit codes: 0 ok, 1 service, network or local error, 2 usage error, 3 integrity error\n"
     "(CRC-64 or size mismatch), 130 interrupted.";
 
-using handler_fn = asio::awaitable<int> (program::*)(const command_args&);
+/// A command: a member of `program` or a free function taking it (listing.hpp).
+using handler_fn = std::function<asio::awaitable<int>(program&, const command_args&)>;
 
 struct command_def {
     CLI::App* app;
@@ -359,14 +362,33 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
     complete->add_option("--acl", a.acl, "object ACL: private, public-read, ...")->type_name("ACL");
     command(mpu, "abort", "abort an upload and delete its parts",
             "Aborts the upload and deletes its parts.", &program::mpu_abort, {url, upload_id});
-    command(mpu, "list-parts", "list one page of an upload's parts",
-            "Lists one page (up to 1000) of the upload's parts: number, size, ETag, CRC-64, last "
-            "modified.",
-            &program::mpu_list_parts, {url, upload_id});
-    command(mpu, "list-uploads", "list one page of in-progress uploads",
-            "Lists one page (up to 1000) of the bucket's in-progress uploads whose key starts "
-            "with\nPREFIX: key, upload id, initiated.",
-            &program::mpu_list_uploads, {{"URL", "oss://BUCKET[/PREFIX]"}});
+    auto listing_options = [&](CLI::App* c) {
+        c->add_option("--max", a.max, "print at most N entries (no further page is requested)")
+            ->type_name("N");
+        c->add_option("--page-size", a.page_size,
+                      "entries per request, 1..1000 (default 1000, or --max when below it)")
+            ->type_name("N");
+    };
+    auto* list_parts = command(
+        mpu, "list-parts", "list an upload's parts (every page)",
+        "Lists the upload's parts, every page of them, printing each page as it arrives: "
+        "number,\nsize, ETag, CRC-64, last modified (--json: one object per part). --max N stops "
+        "after N\nparts without requesting more.",
+        &mpu_list_parts, {url, upload_id});
+    listing_options(list_parts);
+    auto* list_uploads = command(
+        mpu, "list-uploads", "list in-progress uploads (every page)",
+        "Lists the bucket's in-progress uploads whose key starts with PREFIX, every page of "
+        "them,\nprinting each page as it arrives: key, upload id, initiated (--json: one object "
+        "per\nupload). --key K lists only the uploads of the object K. --delimiter D rolls the "
+        "keys\nwith D after the prefix up into common prefixes, listed in key order as rows of "
+        "their\nown: `PREFIX<tab>(common prefix)` (--json: {\"prefix\": ...}); each counts as "
+        "one entry\nfor --max.",
+        &mpu_list_uploads, {{"URL", "oss://BUCKET[/PREFIX]"}});
+    listing_options(list_uploads);
+    list_uploads->add_option("--key", a.key, "only the uploads of this object key")->type_name("K");
+    list_uploads->add_option("--delimiter", a.delimiter, "roll keys up into common prefixes at D")
+        ->type_name("D");
     auto* cp = command(
         &app, "cp", "upload a file (multipart, parallel, verified) or download an object",
         "cp FILE oss://BUCKET/KEY uploads a regular file as one object: one PutObject up to one "
@@ -431,6 +453,28 @@ std::vector<command_def> define(CLI::App& app, globals& g, command_args& a) {
                  "with -r: follow symbolic links (default: skip them)");
     cp->add_flag("--progress", a.progress, "show progress even when stderr is not a terminal");
     cp->add_flag("--no-progress", a.no_progress, "never show progress");
+    auto* cleanup_cmd = command(
+        &app, "cleanup", "abort in-progress uploads older than a duration",
+        "Aborts the bucket's in-progress uploads (whose key starts with PREFIX) initiated more "
+        "than\nDURATION ago (by the server's clock as the client learnt it), --parallel at once, "
+        "while the\nlisting goes on; --dry-run only lists them. One line per upload acted on: "
+        "action\n(aborted; gone: completed or aborted by someone else meanwhile; failed; "
+        "would_abort),\nkey, upload id, initiated (a failure adds its reason); then a summary "
+        "(--json: one\nobject per upload with \"action\", then {\"summary\": true, ...}). Exit 0 "
+        "when every abort\nsucceeded (gone counts as success), 1 when one failed; Ctrl-C stops "
+        "it (exit 130).",
+        &cleanup, {{"URL", "oss://BUCKET[/PREFIX]"}});
+    cleanup_cmd
+        ->add_option("--older-than", a.older_than,
+                     "abort uploads initiated longer ago than this: digits and one unit s, m, h "
+                     "or d (90s, 90m, 24h, 7d)")
+        ->type_name("DURATION")
+        ->required();
+    cleanup_cmd->add_flag("--dry-run", a.dry_run, "list what would be aborted, abort nothing");
+    cleanup_cmd->add_option("--parallel", a.parallel, "aborts at once, 1..64 (default 4)")
+        ->type_name("N");
+    cleanup_cmd->add_option("--page-size", a.page_size, "uploads per listing request, 1..1000")
+        ->type_name("N");
     command(&app, "put", "upload a file in one request, print `ETAG CRC64`",
             "Uploads FILE (a regular file or a pipe, - for stdin; at most 5 GiB) with one "
             "PutObject and\nprints `ETAG CRC64`. The bytes sent are the bytes read, to the end "
@@ -544,9 +588,8 @@ int run(int argc, char** argv) {
 
         int code = exit_failure;
         std::exception_ptr failure;
-        const handler_fn fn = chosen->fn;
         asio::co_spawn(
-            ctx, (prog.*fn)(a),
+            ctx, chosen->fn(prog, a),
             asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, int c) {
                 failure = e;
                 code = c;

@@ -71,6 +71,9 @@ struct config {
     unsigned threads = default_threads(); ///< --threads: I/O threads running the io_context
     /// --request-log FILE: one line per answered request (see README.md), appended.
     std::string request_log;
+    /// --allow-test-headers: honour the test-only request headers (`x-ossmp-test-initiated` on
+    /// InitiateMultipartUpload). Never on by default: a real OSS has no such thing.
+    bool allow_test_headers = false;
 
     bool tls() const noexcept { return !tls_cert.empty(); }
 };
@@ -85,7 +88,7 @@ inline constexpr std::string_view usage_text =
     "                      [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
     "                      [--body-timeout SECONDS] [--max-connections N]\n"
     "                      [--threads N]   (I/O threads, 1..64; default: CPUs, at most 8)\n"
-    "                      [--request-log FILE]\n"
+    "                      [--request-log FILE] [--allow-test-headers]\n"
     "  --header-timeout: a connection's header section must be complete this long after its\n"
     "                    accept (first request) or first byte (later ones); default 20\n"
     "  --idle-timeout:   a keep-alive connection waiting for its next request; default 60\n"
@@ -93,7 +96,10 @@ inline constexpr std::string_view usage_text =
     "  --max-connections: concurrent connections (1..1000000, default 4096); at the cap a new\n"
     "                    one is closed at once unless an idle keep-alive one can go instead\n"
     "  --request-log:    append `OPERATION STATUS BUCKET KEY UPLOAD-ID PART` per answered\n"
-    "                    request (KEY percent-encoded, - for none)\n";
+    "                    request (KEY percent-encoded, - for none)\n"
+    "  --allow-test-headers: tests only: InitiateMultipartUpload honours\n"
+    "                    `x-ossmp-test-initiated: UNIX-SECONDS` as the upload's initiation time\n"
+    "                    (ignored without this flag)\n";
 
 namespace detail {
 
@@ -175,6 +181,8 @@ inline std::string parse_command_line(int argc, const char* const* argv, config&
             return "help";
         if (arg == "--allow-anonymous") {
             out.allow_anonymous = true;
+        } else if (arg == "--allow-test-headers") {
+            out.allow_test_headers = true;
         } else if (arg == "--listen") {
             if (!need_value() || !detail::parse_listen(value, out.listen_host, out.listen_port))
                 return "--listen needs HOST:PORT";

@@ -53,6 +53,10 @@ namespace ossmp::emulator {
 /// 16 MiB leaves room for indentation. Larger bodies answer 400 EntityTooLarge.
 inline constexpr std::uint64_t max_xml_body_size = 16 * 1024 * 1024;
 
+/// Latest `x-ossmp-test-initiated` accepted (--allow-test-headers): 2100-01-01T00:00:00Z, well
+/// inside what a nanosecond `system_clock` holds (up to 2262).
+inline constexpr std::uint64_t max_test_initiated = 4102444800;
+
 /// A reply: the message head (and small body), plus optionally object bytes to stream after
 /// the head (GetObject): `stream` blobs concatenated, from `stream_offset`, `stream_length`
 /// bytes. The caller writes `msg` (Content-Length is already set for streamed replies).
@@ -617,6 +621,24 @@ private:
         u.key = p.key;
         u.upload_id = store_.new_upload_id(now);
         u.initiated = now;
+        if (cfg_.allow_test_headers) { // tests only (--allow-test-headers): a chosen age
+            if (auto t = p.headers.get("x-ossmp-test-initiated"); !t.empty()) {
+                std::uint64_t seconds = 0;
+                auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), seconds);
+                if (ec != std::errc() || end != t.data() + t.size() || seconds > max_test_initiated)
+                    return error_reply(p,
+                                       oss_error{400,
+                                                 "InvalidArgument",
+                                                 "x-ossmp-test-initiated takes unix seconds.",
+                                                 "",
+                                                 {{"ArgumentName", "x-ossmp-test-initiated"},
+                                                  {"ArgumentValue", std::string(t)}}},
+                                       now);
+                u.initiated =
+                    clock_type::time_point(std::chrono::duration_cast<clock_type::duration>(
+                        std::chrono::seconds(static_cast<std::int64_t>(seconds))));
+            }
+        }
         u.content_type = content_type_of(p.headers);
         u.metadata = user_metadata(p.headers);
         u.forbid_overwrite = forbid_overwrite(p.headers);
