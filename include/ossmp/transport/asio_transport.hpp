@@ -153,8 +153,19 @@ public:
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& st = *st_;
-        if (st.completing) // back on the handler's executor (see `finish`)
-            return self.complete(st.error, st.error ? http::response{} : st.reader.take_response());
+        if (st.completing) { // back on the handler's executor (see `finish`)
+            const std::error_code error = st.error;
+            http::response res = error ? http::response{} : st.reader.take_response();
+            // Nothing of ours may outlive the handler's call: the state's timer and the pool
+            // belong to the transport's io_context, and a handler may end its life (a
+            // use_future waiter destroys the io_context as soon as the future is ready, while
+            // this op would still be destroyed on another thread). The cancellation bridge
+            // holds the state too: replaced first.
+            self.reset_cancellation_state();
+            st_.reset();
+            pool_.reset();
+            return self.complete(error, std::move(res));
+        }
         if (st.on_strand) { // an I/O step bound to `inner` ended: drop its canceller
             st.on_strand = false;
             st.inner.slot().clear();
