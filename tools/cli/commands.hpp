@@ -138,6 +138,25 @@ inline int parse_part_number(std::string_view s, std::string_view what) {
     return static_cast<int>(n);
 }
 
+/// What a failed operation's error says, for one line of text: the server's Code (HTTP status),
+/// Message, RequestId and EC for a service error (every field terminal-safe: it came from the
+/// server); else the error's message, ossmp's own explanation, and the HTTP status.
+inline std::string describe_failure(const std::error_code& ec, const ossmp::diagnostics& d) {
+    if (d.http_status != 0 && ec.category() == ossmp::service_category()) {
+        std::string text = terminal_safe(d.to_string());
+        if (d.request_id.empty())
+            text += " [RequestId=]";
+        return text;
+    }
+    std::string text = ec.message();
+    if (d.http_status == 0 && !d.message.empty()) // ossmp's own explanation
+        text += ": " + terminal_safe(d.message);
+    if (d.http_status != 0)
+        text += " (HTTP " + std::to_string(d.http_status) +
+                (d.request_id.empty() ? "" : ", RequestId=" + terminal_safe(d.request_id)) + ")";
+    return text;
+}
+
 /// The arguments of one command, as CLI11 parsed them (strings: numbers are checked by the
 /// command, so that "-1" or "1e3" is an error rather than a wrapped value).
 struct command_args {
@@ -842,13 +861,7 @@ private:
             if (ec) {
                 const std::string step = r.failed_step.empty() ? "upload" : r.failed_step;
                 const auto& d = r.diag;
-                failure = step + " failed: ";
-                if (d.http_status != 0 && ec.category() == ossmp::service_category())
-                    failure += terminal_safe(d.to_string());
-                else
-                    failure += ec.message() + (d.http_status == 0 && !d.message.empty()
-                                                   ? ": " + terminal_safe(d.message)
-                                                   : std::string());
+                failure = step + " failed: " + describe_failure(ec, d);
                 failure_fields = json{{"step", step}, {"error", ec.message()}};
                 if (d.http_status != 0) {
                     failure_fields["http_status"] = d.http_status;

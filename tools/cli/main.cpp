@@ -211,21 +211,7 @@ int report(const printer& out, const op_failure& f, bool interrupted) {
         std::cerr << json_line(r);
         return code;
     }
-    std::string line = "ossmp: " + f.what + " failed: ";
-    if (d.http_status != 0 && f.ec.category() == ossmp::service_category()) {
-        // Code (HTTP status): Message [RequestId=..., EC=...]: every field came from the server.
-        line += terminal_safe(d.to_string());
-        if (d.request_id.empty())
-            line += " [RequestId=]";
-    } else {
-        line += f.ec.message();
-        if (d.http_status == 0 && !d.message.empty()) // ossmp's own explanation
-            line += ": " + terminal_safe(d.message);
-        if (d.http_status != 0)
-            line += " (HTTP " + std::to_string(d.http_status) +
-                    (d.request_id.empty() ? "" : ", RequestId=" + terminal_safe(d.request_id)) +
-                    ")";
-    }
+    std::string line = "ossmp: " + f.what + " failed: " + describe_failure(f.ec, d);
     if (!redirect.empty())
         line += " (" + terminal_safe(redirect) + ")";
     if (!hint.empty())
