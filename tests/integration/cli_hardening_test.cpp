@@ -302,6 +302,43 @@ TEST_CASE("cli: an interrupted get exits 130 and leaves no file behind",
     CHECK(read_file(target) == "old contents");
 }
 
+// A Ctrl-C that arrives while the command is already unwinding (or reporting) must not turn
+// the decided outcome into death by SIGINT: signals keep coming until the process is gone, and
+// its status is always the exit code 130, never -SIGINT. Before the fix, the signal_set's
+// destruction restored the default action and one of the later signals killed the process.
+TEST_CASE("cli: a storm of SIGINT still ends in exit 130, not death by the signal",
+          "[cli][integration][hardening]") {
+    env_guard env;
+    std::atomic<bool> get_seen{false};
+    ossmp::test::test_server server([&](const ossmp::test::received_request& r) {
+        std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\nETag: \"A\"\r\n\r\n";
+        if (starts_with(request_line(r), "HEAD "))
+            return reply(head);
+        get_seen = true;
+        return reply(head + std::string(1000, 'x'), true);
+    });
+    for (int round = 0; round < 5; ++round) {
+        INFO("round " << round);
+        temp_dir dir;
+        get_seen = false;
+        cli_process p(dir, cat(globals(server.port()), {"get", url("obj"), dir.file("file")}));
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!get_seen && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        REQUIRE(get_seen); // the signal handler is installed by now
+        int status = 0;
+        bool done = false;
+        while (!(done = p.try_reap(status)) && std::chrono::steady_clock::now() < deadline) {
+            p.signal(SIGINT);
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+        REQUIRE(done);
+        CHECK_FALSE(WIFSIGNALED(status));
+        REQUIRE(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 130);
+    }
+}
+
 // Item 5: Complete checks the object against its parts.
 TEST_CASE("cli: mpu complete fails with exit 3 when the object's CRC-64 is not its parts'",
           "[cli][integration][hardening]") {

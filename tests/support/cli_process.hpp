@@ -166,6 +166,17 @@ public:
     pid_t pid() const noexcept { return pid_; }
     void signal(int sig) { ::kill(pid_, sig); }
 
+    /// Non-blocking: true, with the raw wait status, once the process has ended (it is then
+    /// reaped, and `wait` must not be called); false while it runs.
+    bool try_reap(int& status) {
+        if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_)
+            return false;
+        pid_ = -1;
+        if (writer_.joinable())
+            writer_.join();
+        return true;
+    }
+
     /// Waits for the exit (at most `deadline`: then the process is killed, the test fails and
     /// the exit code is -SIGKILL) and collects the output.
     cli_result wait(std::chrono::seconds deadline = std::chrono::seconds(120)) {

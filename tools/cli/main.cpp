@@ -18,6 +18,7 @@
 #include "ossmp/endpoint.hpp"
 #include "ossmp/error.hpp"
 #include "ossmp/transport/asio_transport.hpp"
+#include "ossmp/version.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -32,6 +33,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <pthread.h>
+#include <signal.h>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -486,6 +489,7 @@ int run(int argc, char** argv) {
     globals g;
     command_args a;
     CLI::App app{"", "ossmp"};
+    app.set_version_flag("--version", "ossmp " + std::string(ossmp::version_string));
     const auto commands = define(app, g, a);
     // Known before parsing, so that even a usage error is reported as JSON.
     for (int i = 1; i < argc; ++i)
@@ -497,6 +501,8 @@ int run(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::string where = "ossmp";
@@ -579,6 +585,16 @@ int run(int argc, char** argv) {
             asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, int c) {
                 failure = e;
                 code = c;
+                // The command is over and its outcome decided: a Ctrl-C from now on must not
+                // turn that outcome into death by SIGINT once `signals` is destroyed (which
+                // restores the default action). Blocked, a late signal stays pending until the
+                // process exits. Asio's pool threads run with every signal blocked, so this
+                // thread is the only one a signal can reach.
+                sigset_t late;
+                sigemptyset(&late);
+                sigaddset(&late, SIGINT);
+                sigaddset(&late, SIGTERM);
+                ::pthread_sigmask(SIG_BLOCK, &late, nullptr);
                 std::error_code ignored;
                 signals.cancel(ignored);
             }));
