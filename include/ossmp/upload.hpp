@@ -314,6 +314,11 @@ struct upload_result {
     /// True when a checkpoint or token was given but its upload no longer existed
     /// (NoSuchUpload): everything was sent again in a new upload.
     bool restarted = false;
+    /// True when a checkpoint or token was given, its upload no longer existed, and the object
+    /// was found complete with the local bytes' size and CRC-64 (an earlier run completed it
+    /// and ended before removing its checkpoint): nothing was sent, `verified` is true and
+    /// every part counts as reused.
+    bool already_complete = false;
     /// On failure or cancellation with the multipart upload kept (`keep_upload_on_failure`, or a
     /// pause): the state to resume it from (`upload_options::resume_token`). Empty otherwise.
     std::string resume_token;
@@ -472,7 +477,12 @@ private:
         if (resume_) {
             result_.upload_id = resume_->upload_id;
             auto ec = co_await list_uploaded_parts();
-            if (ec == service_errc::no_such_upload) { // gone (aborted, expired): start over
+            if (ec == service_errc::no_such_upload) {
+                // Gone. Completed by the run that wrote the checkpoint, killed before it could
+                // remove it: the object is there with the local bytes' size and CRC-64, and
+                // nothing is left to send. Else (aborted, expired, another object): start over.
+                if (co_await completed_earlier(total))
+                    co_return std::error_code{};
                 result_.restarted = true;
                 result_.upload_id.clear();
                 resume_.reset();
@@ -601,6 +611,36 @@ private:
         }
         resume_ = std::move(c);
         co_return std::error_code{};
+    }
+
+    /// Resuming an upload that is gone: true when the object on the server has the local
+    /// bytes' size and a CRC-64 equal to theirs (read again here), i.e. an earlier run completed
+    /// it; the result is then that object's, verified, every part counted as reused. False, and
+    /// nothing recorded, when HeadObject fails (NoSuchKey included), the sizes differ, the
+    /// server gives no CRC-64 or another one: the caller starts over.
+    asio::awaitable<bool> completed_earlier(std::uint64_t total) {
+        head_object_params hp;
+        hp.bucket = params_.bucket;
+        hp.key = params_.key;
+        diagnostics d;
+        auto [ec, meta] = co_await async_head_object(
+            client_, hp, d, asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec || meta.size != total || !meta.crc64)
+            co_return false;
+        const part_body whole = part_body(source_.part(0, total));
+        if (co_await crc_of(whole) != *meta.crc64)
+            co_return false;
+        completed_ = true;
+        result_.already_complete = true;
+        result_.verified = true;
+        result_.etag = meta.etag;
+        result_.crc64 = *meta.crc64;
+        result_.parts_reused = result_.parts;
+        result_.bytes_reused = total;
+        progress_.bytes_done = total;
+        progress_.parts_done = result_.parts;
+        report_progress(true);
+        co_return true;
     }
 
     /// Every part of the upload being resumed, all pages, into `listed_`.

@@ -336,6 +336,50 @@ TEST_CASE("cp resume: Ctrl-C keeps the upload and prints the command that resume
     CHECK(uploads(g).empty());
 }
 
+// Killed after Complete but before the checkpoint's removal (the crash harness hits this
+// window now and then): the next run finds the upload gone and the object complete with the
+// file's bytes, says so, and sends nothing. Before the fix it uploaded everything again.
+TEST_CASE("cp resume: an upload completed before its checkpoint was removed is not sent again",
+          "[cli][resume][integration]") {
+    env_guard env;
+    temp_dir dir;
+    const std::string log = dir.file("requests.log");
+    ossmp::test::emulator_process emu(
+        emulator_args({"--faults", "UploadPart@3=stall=30", "--request-log", log}));
+    const auto g = cli_globals(emu.port());
+    const std::string data = random_bytes(4u << 20, 11);
+    const std::string src = dir.file("src");
+    write_file(src, data);
+    const std::string ckpt = dir.file("up.ckpt");
+    const auto args = cat(g, {"--json", "cp", src, url("done"), "--part-size", "1M", "--checkpoint",
+                              ckpt, "--no-progress"});
+    cli_process p(dir, args);
+    REQUIRE(interrupt_once_started(p, g).exit_code == 130);
+    const std::string saved = read_file(ckpt);
+    REQUIRE(run_cli(dir, args).exit_code == 0); // completes, removes the checkpoint
+    REQUIRE(::access(ckpt.c_str(), F_OK) != 0);
+    write_file(ckpt, saved); // as if killed between Complete and the removal
+    const auto before = parse_log(read_file(log)).size();
+
+    auto r = run_cli(dir, args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("was already complete") != std::string::npos);
+    CHECK(r.out.find("\"already_complete\":true") != std::string::npos);
+    CHECK(r.out.find("\"verified\":true") != std::string::npos);
+    CHECK(r.out.find("\"parts_reused\":4") != std::string::npos);
+    CHECK(::access(ckpt.c_str(), F_OK) != 0);
+    // After the old upload's listing (NoSuchUpload): one HeadObject, nothing else.
+    const auto lines = parse_log(read_file(log));
+    std::vector<std::string> ops;
+    for (std::size_t i = before; i < lines.size(); ++i)
+        ops.push_back(lines[i].op + " " + lines[i].status);
+    CHECK(ops == std::vector<std::string>{"ListParts 404", "Head 200"});
+    // And the object is the file.
+    REQUIRE(run_cli(dir, cat(g, {"get", url("done"), dir.file("back")})).exit_code == 0);
+    CHECK(read_file(dir.file("back")) == data);
+}
+
 TEST_CASE("cp resume: a changed file's checkpoint is refused; --fresh starts over",
           "[cli][resume][integration]") {
     env_guard env;

@@ -234,6 +234,70 @@ TEST_CASE("resume: the checkpoint's upload is gone (NoSuchUpload): start over",
     CHECK_FALSE(exists(ckpt));
 }
 
+// A run that completed the object and was killed before it removed its checkpoint: the next
+// run finds the upload gone, and the object there with the file's bytes. Before the fix it
+// started over (a new upload, every part sent again).
+TEST_CASE("resume: the checkpoint's upload was completed by the run that wrote it: nothing is sent",
+          "[upload][resume]") {
+    temp_dir dir;
+    const std::string ckpt = dir.path() + "/up.ckpt";
+    const std::string saved = dir.path() + "/saved.ckpt";
+    fixture f;
+    fail_part_once(f, 4);
+    auto o = fast_options();
+    o.checkpoint_path = ckpt;
+    o.keep_upload_on_failure = true;
+    REQUIRE(run_upload(f, seven, o).ec);
+    REQUIRE(exists(ckpt));
+    ossmp::test::write_file(saved, ossmp::test::read_file(ckpt));
+    auto second = run_upload(f, seven, o); // completes and removes the checkpoint
+    REQUIRE_FALSE(second.ec);
+    REQUIRE_FALSE(exists(ckpt));
+    REQUIRE(::rename(saved.c_str(), ckpt.c_str()) == 0); // as if killed before the removal
+    f.oss.upload_alive = false;
+    const int inits = f.oss.inits, completes = f.oss.completes;
+    f.oss.sent_parts.clear();
+
+    SECTION("the object has the file's bytes: done, verified, nothing sent") {
+        auto third = run_upload(f, seven, o);
+        REQUIRE_FALSE(third.ec);
+        CHECK(third.result.already_complete);
+        CHECK_FALSE(third.result.restarted);
+        CHECK(third.result.verified);
+        CHECK(third.result.upload_id == second.result.upload_id);
+        CHECK(third.result.crc64 == ossmp::crc64(bytes_of(seven)));
+        CHECK(third.result.etag == second.result.etag);
+        CHECK(third.result.parts_reused == third.result.parts);
+        CHECK(third.result.bytes_reused == seven.size());
+        CHECK(f.oss.sent_parts.empty());
+        CHECK(f.oss.inits == inits);
+        CHECK(f.oss.completes == completes);
+        CHECK_FALSE(exists(ckpt));
+    }
+    SECTION("the object has other bytes of the same size: start over") {
+        std::string other = seven;
+        other[other.size() / 2] ^= 1;
+        f.oss.object = other;
+        auto third = run_upload(f, seven, o);
+        REQUIRE_FALSE(third.ec);
+        CHECK_FALSE(third.result.already_complete);
+        CHECK(third.result.restarted);
+        CHECK(f.oss.sent_parts.size() == 7);
+        CHECK(f.oss.inits == inits + 1);
+        CHECK(f.oss.object == seven);
+        CHECK_FALSE(exists(ckpt));
+    }
+    SECTION("no object (deleted since): start over") {
+        f.oss.object.reset();
+        auto third = run_upload(f, seven, o);
+        REQUIRE_FALSE(third.ec);
+        CHECK_FALSE(third.result.already_complete);
+        CHECK(third.result.restarted);
+        CHECK(f.oss.sent_parts.size() == 7);
+        CHECK(f.oss.object == seven);
+    }
+}
+
 TEST_CASE("resume: every page of the listing is read", "[upload][resume]") {
     fixture f;
     fail_part_once(f, 7);

@@ -569,7 +569,11 @@ public:
             std::cerr << "\n";
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (r.restarted)
+        if (r.already_complete)
+            out_.note("the checkpoint's upload " + terminal_safe(r.upload_id) +
+                      " was already complete (an earlier run ended before removing the "
+                      "checkpoint): the object has the file's size and CRC-64, nothing was sent");
+        else if (r.restarted)
             out_.warn("the checkpoint's upload no longer exists (aborted or expired): all " +
                       std::to_string(r.parts) + " parts were sent again");
         else if (r.parts_reused > 0)
@@ -606,6 +610,8 @@ public:
                  {"seconds", std::round(seconds * 1000) / 1000}};
         if (!r.upload_id.empty())
             rec["upload_id"] = r.upload_id;
+        if (r.already_complete)
+            rec["already_complete"] = true;
         rec["bytes_per_second"] =
             seconds > 0 ? static_cast<std::uint64_t>(static_cast<double>(r.size) / seconds) : 0;
         out_.fields(rec);
