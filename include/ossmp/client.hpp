@@ -18,6 +18,7 @@
 #include "ossmp/signer.hpp"
 #include "ossmp/time.hpp"
 #include "ossmp/transport.hpp"
+#include "ossmp/version.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -31,9 +32,6 @@
 #include <utility>
 
 namespace ossmp {
-
-/// The library version, sent in the default User-Agent.
-inline constexpr std::string_view version_string = "0.1.0";
 
 /// Settings of a client.
 struct client_options {

@@ -10,6 +10,7 @@
 #include "ossmp/endpoint.hpp"
 #include "ossmp/error.hpp"
 #include "ossmp/time.hpp"
+#include "ossmp/version.hpp"
 
 // Sans-io core.
 #include "ossmp/crc64.hpp"

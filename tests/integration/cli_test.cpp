@@ -5,6 +5,8 @@
 #include "support/cli_process.hpp"
 #include "support/emulator_process.hpp"
 
+#include "ossmp/version.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -225,6 +227,25 @@ TEST_CASE("cli: must-show scenario, V1, path-style", "[cli][integration]") {
 TEST_CASE("cli: must-show scenario, V1, virtual-hosted through --connect-to",
           "[cli][integration]") {
     must_show_scenario(true, true);
+}
+
+TEST_CASE("cli: ossmp --version and ossmp-emulator --version name the library's version",
+          "[cli][integration]") {
+    cli_env env;
+    temp_dir dir;
+    const std::string expected = std::string(ossmp::version_string) + "\n";
+    auto r = run_checked(dir, {"--version"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "ossmp " + expected);
+    const std::string cmd = "'" + ossmp::test::emulator_binary() + "' --version";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    std::string out;
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p))
+        out += buf;
+    CHECK(::pclose(p) == 0);
+    CHECK(out == "ossmp-emulator " + expected);
 }
 
 TEST_CASE("cli: --help on every command, usage errors exit 2", "[cli][integration]") {

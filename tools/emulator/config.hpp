@@ -88,7 +88,7 @@ inline constexpr std::string_view usage_text =
     "                      [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
     "                      [--body-timeout SECONDS] [--max-connections N]\n"
     "                      [--threads N]   (I/O threads, 1..64; default: CPUs, at most 8)\n"
-    "                      [--request-log FILE] [--allow-test-headers]\n"
+    "                      [--request-log FILE] [--allow-test-headers] [--version]\n"
     "  --header-timeout: a connection's header section must be complete this long after its\n"
     "                    accept (first request) or first byte (later ones); default 20\n"
     "  --idle-timeout:   a keep-alive connection waiting for its next request; default 60\n"
@@ -149,8 +149,8 @@ inline bool parse_listen(std::string_view s, std::string& host, std::uint16_t& p
 /// Parses the command line (argv[1..]) into `out`, starting from `out`'s current values.
 /// Credentials default to OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET (+ OSS_SESSION_TOKEN) when
 /// no `--credentials` is given; the bucket list defaults to {"demo"}. Returns an empty string on
-/// success, "help" for --help, else a one-line error message. With no credentials at all and
-/// no --allow-anonymous it fails ("refuses to start").
+/// success, "help" for --help, "version" for --version, else a one-line error message. With no
+/// credentials at all and no --allow-anonymous it fails ("refuses to start").
 inline std::string parse_command_line(int argc, const char* const* argv, config& out) {
     bool explicit_buckets = false;
     for (int i = 1; i < argc; ++i) {
@@ -179,6 +179,8 @@ inline std::string parse_command_line(int argc, const char* const* argv, config&
         };
         if (arg == "--help" || arg == "-h")
             return "help";
+        if (arg == "--version")
+            return "version";
         if (arg == "--allow-anonymous") {
             out.allow_anonymous = true;
         } else if (arg == "--allow-test-headers") {

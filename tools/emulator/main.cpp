@@ -5,6 +5,7 @@
 #include "storage.hpp"
 
 #include "ossmp/detail/asio.hpp"
+#include "ossmp/version.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
     auto err = parse_command_line(argc, argv, cfg);
     if (err == "help") {
         std::cout << usage_text;
+        return 0;
+    }
+    if (err == "version") {
+        std::cout << "ossmp-emulator " << ossmp::version_string << "\n";
         return 0;
     }
     if (!err.empty()) {
