@@ -214,6 +214,12 @@ int report(const printer& out, const op_failure& f, bool interrupted) {
         std::cerr << json_line(r);
         return code;
     }
+    // Cancelled by the signal: nothing failed, say what happened (not "cancelled failed:
+    // Operation aborted").
+    if (interrupted && f.ec == asio::error::operation_aborted) {
+        std::cerr << "ossmp: " << f.what << ": " << hint << "\n";
+        return code;
+    }
     std::string line = "ossmp: " + f.what + " failed: " + describe_failure(f.ec, d);
     if (!redirect.empty())
         line += " (" + terminal_safe(redirect) + ")";
