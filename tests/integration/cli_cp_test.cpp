@@ -334,12 +334,27 @@ TEST_CASE("cp: over TLS, into directory storage", "[cli][cp][integration]") {
 // 256 MiB of random bytes from a file and through a pipe (`cat f | ossmp cp - URL`), over plain
 // HTTP into memory storage and over TLS into directory storage: each object read back
 // byte-identical with the CRC-64 the CLI reported. The pipe's peak memory stays within its
-// (W+1) part buffers: 5 x 8 MiB + 24 MiB over the same command on a 1-byte stdin.
-TEST_CASE("cp: 256 MiB from a file and from a pipe, read back identical",
+// (W+1) part buffers: 5 x 8 MiB + 24 MiB over the same command on a 1-byte stdin. Under ASan
+// (where that bound cannot be checked, see below) 64 MiB: the same paths at a quarter of the
+// time; the optimised stage of scripts/test runs the 256 MiB.
+#if defined(__SANITIZE_ADDRESS__)
+#define OSSMP_CP_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OSSMP_CP_TEST_SANITIZED 1
+#endif
+#endif
+#ifdef OSSMP_CP_TEST_SANITIZED
+constexpr std::size_t large_mib = 64;
+#else
+constexpr std::size_t large_mib = 256;
+#endif
+TEST_CASE("cp: a large file (256 MiB, 64 under ASan) from a file and from a pipe, read back "
+          "identical",
           "[cli][cp][integration][large]") {
     env_guard env;
     temp_dir dir;
-    const std::string big = random_bytes(256u << 20, 77);
+    const std::string big = random_bytes(large_mib << 20, 77);
     const std::string crc = std::to_string(ossmp::crc64(big));
     const auto src = make_file(dir, "big", big);
     const std::string certs = ossmp::test::test_data_dir();
@@ -363,7 +378,8 @@ TEST_CASE("cp: 256 MiB from a file and from a pipe, read back identical",
             INFO(file_run.err);
             REQUIRE(file_run.exit_code == 0);
             CHECK(file_run.out.find("\"crc64\":\"" + crc + "\"") != std::string::npos);
-            CHECK(file_run.out.find("\"parts\":32") != std::string::npos);
+            CHECK(file_run.out.find("\"parts\":" + std::to_string(large_mib / 8)) !=
+                  std::string::npos);
 
             const auto baseline = run_cli_measured(
                 dir, cat(g, {"--json", "cp", "-", url("one-byte")}), std::string("x"));
@@ -380,7 +396,7 @@ TEST_CASE("cp: 256 MiB from a file and from a pipe, read back identical",
             REQUIRE(baseline.max_rss_kib > 0);
             // A sanitiser build (baseline above 32 MiB) keeps freed memory in ASan's quarantine
             // (up to 256 MiB), which the peak counts: there the bound is not the program's. The
-            // g++ and clang stages of scripts/test check it.
+            // optimised g++ stage of scripts/test checks it (ossmp_program_tests).
             if (baseline.max_rss_kib < 32 * 1024)
                 CHECK(pipe_run.max_rss_kib <= baseline.max_rss_kib + (5 * 8 + 24) * 1024);
 
