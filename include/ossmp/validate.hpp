@@ -283,6 +283,21 @@ inline constexpr std::uint64_t choose_part_size(std::uint64_t total,
     return size; // max_part_size is a multiple of the alignment, so size <= max_part_size
 }
 
+/// The part size of a multipart upload of `total` bytes, under the name the OSS Python SDK
+/// (oss2) gives this step: `determine_part_size(total_size, preferred_size)`. Exactly
+/// `choose_part_size(total, preferred)` (see it for the rule); `preferred = 0`, the default,
+/// means "no preference": the smallest size that fits, at least `min_part_size` (100 KiB).
+///
+/// Differences from oss2, for readers of its guide: oss2 doubles the preferred size until
+/// the parts fit and returns `total` itself when it is below the preferred size; this takes
+/// the smallest 4 KiB multiple that fits (never more than 5 GiB) and may exceed `total` (one
+/// part, or a single PutObject). Pure arithmetic: no I/O, never fails, never overflows;
+/// usable in constant expressions.
+inline constexpr std::uint64_t determine_part_size(std::uint64_t total,
+                                                   std::uint64_t preferred = 0) noexcept {
+    return choose_part_size(total, preferred);
+}
+
 /// Parts of the preferred size a stream of unknown length sends before its parts grow.
 inline constexpr int stream_flat_parts = 1000; // ossmp choice
 /// After the flat parts, a stream's part size doubles every this many parts.

@@ -322,3 +322,27 @@ TEST_CASE("stream_part_size: flat, then doubling up to 5 GiB", "[validate]") {
     // Expecting 48 TiB: parts of 4.9 GiB from the first, the whole 48 TiB within 10,000 parts.
     CHECK(reach(8 * mib, 48 * 1024 * gib) >= 48 * 1024 * gib);
 }
+
+TEST_CASE("determine_part_size is choose_part_size under oss2's name", "[validate]") {
+    using ossmp::determine_part_size;
+    // No preference: the smallest size that fits, at least 100 KiB.
+    CHECK(determine_part_size(1 * mib) == 100 * kib);
+    CHECK(determine_part_size(0) == 100 * kib);
+    CHECK(determine_part_size(100 * gib) == ossmp::choose_part_size(100 * gib, 0));
+    // The preferred size is kept when it fits, raised to 4 KiB multiples, capped at 5 GiB.
+    CHECK(determine_part_size(1 * gib, 8 * mib) == 8 * mib);
+    CHECK(determine_part_size(1 * mib, 10'000'000) == 10'002'432);
+    CHECK(determine_part_size(1 * mib, 6 * gib) == 5 * gib);
+    // Unlike oss2 it neither doubles nor shrinks to the total: 10,000 parts of the smallest
+    // fitting size (oss2 would give 16 MiB here, and 1 MiB for the 1 MiB object below).
+    CHECK(determine_part_size(100'000 * mib, 8 * mib) == 10 * mib);
+    CHECK(determine_part_size(1 * mib, 8 * mib) == 8 * mib);
+    // Always the same answer as choose_part_size, in constant expressions too.
+    static_assert(determine_part_size(48 * 1024 * gib, 8 * mib) ==
+                  ossmp::choose_part_size(48 * 1024 * gib, 8 * mib));
+    for (std::uint64_t total : {std::uint64_t{0}, 1 * kib, 999 * mib, 80 * gib, 49 * 1024 * gib,
+                                ossmp::max_object_size + 1})
+        for (std::uint64_t preferred : {std::uint64_t{0}, 1 * mib, 8 * mib, 6 * gib})
+            CHECK(determine_part_size(total, preferred) ==
+                  ossmp::choose_part_size(total, preferred));
+}
