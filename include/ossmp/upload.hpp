@@ -481,7 +481,10 @@ private:
                 // Gone. Completed by the run that wrote the checkpoint, killed before it could
                 // remove it: the object is there with the local bytes' size and CRC-64, and
                 // nothing is left to send. Else (aborted, expired, another object): start over.
-                if (co_await completed_earlier(total))
+                bool done = false;
+                if (auto cec = co_await completed_earlier(total, done))
+                    co_return cec; // cancelled
+                if (done)
                     co_return std::error_code{};
                 result_.restarted = true;
                 result_.upload_id.clear();
@@ -613,23 +616,25 @@ private:
         co_return std::error_code{};
     }
 
-    /// Resuming an upload that is gone: true when the object on the server has the local
-    /// bytes' size and a CRC-64 equal to theirs (read again here), i.e. an earlier run completed
-    /// it; the result is then that object's, verified, every part counted as reused. False, and
-    /// nothing recorded, when HeadObject fails (NoSuchKey included), the sizes differ, the
-    /// server gives no CRC-64 or another one: the caller starts over.
-    asio::awaitable<bool> completed_earlier(std::uint64_t total) {
-        head_object_params hp;
-        hp.bucket = params_.bucket;
-        hp.key = params_.key;
+    /// Resuming an upload that is gone: `done` is true when the object on the server has the
+    /// local bytes' size and a CRC-64 equal to theirs (read again here), i.e. an earlier run
+    /// completed it; the result is then that object's, verified, every part counted as reused.
+    /// `done` is false, and nothing recorded, when HeadObject fails after its retries (NoSuchKey
+    /// included), the sizes differ, the server gives no CRC-64 or another one: the caller starts
+    /// over. Returns an error only when cancelled.
+    asio::awaitable<std::error_code> completed_earlier(std::uint64_t total, bool& done) {
+        done = false;
+        object_meta meta;
         diagnostics d;
-        auto [ec, meta] = co_await async_head_object(
-            client_, hp, d, asio::experimental::as_tuple(asio::use_awaitable));
+        const auto ec = co_await head_object(meta, d);
+        if (cancelled(ec))
+            co_return ec;
         if (ec || meta.size != total || !meta.crc64)
-            co_return false;
+            co_return std::error_code{};
         const part_body whole = part_body(source_.part(0, total));
         if (co_await crc_of(whole) != *meta.crc64)
-            co_return false;
+            co_return std::error_code{};
+        done = true;
         completed_ = true;
         result_.already_complete = true;
         result_.verified = true;
@@ -640,7 +645,7 @@ private:
         progress_.bytes_done = total;
         progress_.parts_done = result_.parts;
         report_progress(true);
-        co_return true;
+        co_return std::error_code{};
     }
 
     /// Every part of the upload being resumed, all pages, into `listed_`.
@@ -1452,22 +1457,27 @@ private:
             token);
     }
 
-    /// HeadObject decides: size must be `total` and, when both are known, the CRC-64 `crc`.
-    /// Sets `verified` (and `etag` when unknown). Errors: the HEAD's, size_mismatch,
-    /// crc_mismatch.
-    asio::awaitable<std::error_code> verify_with_head(std::uint64_t total,
-                                                      std::optional<std::uint64_t> crc) {
+    /// HeadObject of the upload's object, with retries.
+    asio::awaitable<std::error_code> head_object(object_meta& meta, diagnostics& d) {
         head_object_params hp;
         hp.bucket = params_.bucket;
         hp.key = params_.key;
-        object_meta meta;
-        diagnostics d;
-        auto ec = co_await with_retries([&]() -> asio::awaitable<std::error_code> {
+        co_return co_await with_retries([&]() -> asio::awaitable<std::error_code> {
             auto [e, m] = co_await async_head_object(
                 client_, hp, d, asio::experimental::as_tuple(asio::use_awaitable));
             meta = std::move(m);
             co_return e;
         });
+    }
+
+    /// HeadObject decides: size must be `total` and, when both are known, the CRC-64 `crc`.
+    /// Sets `verified` (and `etag` when unknown). Errors: the HEAD's, size_mismatch,
+    /// crc_mismatch.
+    asio::awaitable<std::error_code> verify_with_head(std::uint64_t total,
+                                                      std::optional<std::uint64_t> crc) {
+        object_meta meta;
+        diagnostics d;
+        auto ec = co_await head_object(meta, d);
         if (!ec && meta.size != total)
             ec = errc::size_mismatch;
         if (!ec && meta.crc64 && crc && *meta.crc64 != *crc)

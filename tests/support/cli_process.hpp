@@ -164,7 +164,12 @@ public:
     }
 
     pid_t pid() const noexcept { return pid_; }
-    void signal(int sig) { ::kill(pid_, sig); }
+    /// Sends `sig` while the process is ours (never after `wait`/`try_reap`: kill(-1, ...)
+    /// would signal every process we may signal).
+    void signal(int sig) {
+        if (pid_ > 0)
+            ::kill(pid_, sig);
+    }
 
     /// Non-blocking: true, with the raw wait status, once the process has ended (it is then
     /// reaped, and `wait` must not be called); false while it runs.

@@ -255,7 +255,7 @@ TEST_CASE("resume: the checkpoint's upload was completed by the run that wrote i
     REQUIRE_FALSE(exists(ckpt));
     REQUIRE(::rename(saved.c_str(), ckpt.c_str()) == 0); // as if killed before the removal
     f.oss.upload_alive = false;
-    const int inits = f.oss.inits, completes = f.oss.completes;
+    const int inits = f.oss.inits, completes = f.oss.completes, heads = f.oss.heads;
     f.oss.sent_parts.clear();
 
     SECTION("the object has the file's bytes: done, verified, nothing sent") {
@@ -273,6 +273,24 @@ TEST_CASE("resume: the checkpoint's upload was completed by the run that wrote i
         CHECK(f.oss.inits == inits);
         CHECK(f.oss.completes == completes);
         CHECK_FALSE(exists(ckpt));
+    }
+    SECTION("HeadObject fails once (503): retried, and still nothing is sent") {
+        // Before HeadObject was retried here, one 503 meant a new upload of every part.
+        f.transport.set_responder(
+            [&f, failed = false](const http::request& r) mutable -> fake_transport::outcome {
+                if (!failed && r.method == http::verb::head) {
+                    failed = true;
+                    return error_reply(503, "ServiceUnavailable");
+                }
+                return f.oss(r);
+            });
+        auto third = run_upload(f, seven, o);
+        REQUIRE_FALSE(third.ec);
+        CHECK(third.result.already_complete);
+        CHECK_FALSE(third.result.restarted);
+        CHECK(f.oss.heads == heads + 1); // the oss saw the second HEAD, after the 503
+        CHECK(f.oss.sent_parts.empty());
+        CHECK(f.oss.inits == inits);
     }
     SECTION("the object has other bytes of the same size: start over") {
         std::string other = seven;
