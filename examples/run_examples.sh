@@ -124,6 +124,9 @@ check callbacks 0 -- callbacks
 check custom_transport 0 -- custom_transport
 head -c 700000 /dev/urandom >"$work/stdin.bin"
 check upload_stdin 0 --stdin "$work/stdin.bin" -- upload_stdin
+head -c 20971520 /dev/urandom >"$work/readme.bin" # 3 parts of the default 8 MiB
+check readme_upload 0 -- readme_upload "$work/readme.bin" demo examples/readme.bin
+check readme_upload.missing 1 -- readme_upload "$work/no-such-file" demo examples/readme.bin
 check many_uploads_one_budget 0 -- many_uploads_one_budget
 check cleanup_stale_uploads 0 -- cleanup_stale_uploads
 
