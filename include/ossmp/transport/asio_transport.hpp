@@ -64,9 +64,8 @@ struct transport_round_trip_state
     bool reused = false;  ///< the connection came from the pool
     bool retried = false; ///< the one retry on a fresh connection was used
     transport_acquire acquired = transport_acquire::full;
-    bool completing = false; ///< the next resumption completes the operation with `error`
-    bool on_strand = false;  ///< the last step was bound to the connection's executor
-    std::error_code error;   ///< the result, kept across the hop to the handler's executor
+    bool on_strand = false; ///< the last step was bound to the connection's executor
+    std::error_code error;  ///< the result, kept across the hop to the handler's executor
 
     asio::cancellation_signal inner; ///< emitted only on `current`
     std::atomic<bool> cancel_requested{false};
@@ -128,7 +127,30 @@ struct transport_cancel_bridge {
     }
 };
 
-/// The composed operation of `basic_asio_transport::async_round_trip` (stackless coroutine).
+/// How the round trip's engine (`transport_round_trip_op`) reports that it ended: the one
+/// completion handler type the engine is ever instantiated with, so that its code (connection
+/// pool, TLS, HTTP, timers) is compiled once per executor type, not once per caller's handler
+/// type (each operation of the library passes a handler of its own type; instantiating the
+/// whole round trip for each cost about 15 s of g++ per translation unit and operation).
+/// The caller's handler waits in a `transport_round_trip_front`, behind `done`.
+struct transport_engine_completion {
+    struct base {
+        virtual ~base() = default;
+        /// The engine ended (its result is in the state); called once, on the connection's
+        /// executor, after the engine released everything of the transport it held.
+        virtual void done() = 0;
+    };
+    std::unique_ptr<base> impl;
+
+    void operator()() {
+        auto p = std::move(impl); // destroyed here, after the front was moved out by `done`
+        p->done();
+    }
+};
+
+/// The engine of `basic_asio_transport::async_round_trip` (stackless coroutine), run with
+/// `async_compose` and the completion `transport_engine_completion` (see there); its result is
+/// left in the state (`error`, the response in `reader`) for the front.
 template <class Executor>
 class transport_round_trip_op : asio::coroutine {
 public:
@@ -153,26 +175,13 @@ public:
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& st = *st_;
-        if (st.completing) { // back on the handler's executor (see `finish`)
-            const std::error_code error = st.error;
-            http::response res = error ? http::response{} : st.reader.take_response();
-            // Nothing of ours may outlive the handler's call: the state's timer and the pool
-            // belong to the transport's io_context, and a handler may end its life (a
-            // use_future waiter destroys the io_context as soon as the future is ready, while
-            // this op would still be destroyed on another thread). The cancellation bridge
-            // holds the state too: replaced first.
-            self.reset_cancellation_state();
-            st_.reset();
-            pool_.reset();
-            return self.complete(error, std::move(res));
-        }
         if (st.on_strand) { // an I/O step bound to `inner` ended: drop its canceller
             st.on_strand = false;
             st.inner.slot().clear();
         }
         ASIO_CORO_REENTER(*this) {
-            // Still inside the initiating call: route the caller's cancellation to the bridge.
-            self.reset_cancellation_state(transport_cancel_bridge<Executor>{st_, pool_});
+            // Still inside the initiating call (the front routed the caller's cancellation to
+            // `request_cancel` already).
             st.error = prepare();
             if (!st.error)
                 st.head = http::serialize_head(st.request, st.error);
@@ -425,8 +434,10 @@ private:
     }
 
     /// Ends the round trip: gives the connection back (closed on error) while still on its
-    /// executor, then goes back to the handler's associated executor (`dispatch`: at once when
-    /// that is where we already are) and completes there with `ec`.
+    /// executor, leaves `ec` in the state and tells the front (which goes back to the caller's
+    /// handler's executor). Drops its own references to the state and the pool first: the front
+    /// holds both until the caller's handler is called, and nothing of the engine may release
+    /// them afterwards on another thread (see `transport_round_trip_front`).
     template <class Self>
     void finish(Self& self, std::error_code ec) {
         auto& st = *st_;
@@ -437,12 +448,70 @@ private:
         }
         st.set_current(std::nullopt);
         st.error = ec;
-        st.completing = true;
-        asio::dispatch(std::move(self));
+        st_.reset();
+        pool_.reset();
+        self.complete();
     }
 
     std::shared_ptr<pool_type> pool_;
     std::shared_ptr<state_type> st_;
+};
+
+/// The composed operation `basic_asio_transport::async_round_trip` returns, one per caller's
+/// handler type and small: it routes the caller's cancellation to the state
+/// (`transport_cancel_bridge`), starts the engine (`transport_round_trip_op`) with itself
+/// parked behind a `transport_engine_completion`, and when the engine is done, goes to the
+/// handler's associated executor (`dispatch`: at once when that is where it already is) and
+/// completes there with the state's result.
+template <class Executor>
+class transport_round_trip_front {
+public:
+    using pool_type = transport_pool<Executor>;
+    using state_type = transport_round_trip_state<Executor>;
+
+    transport_round_trip_front(std::shared_ptr<pool_type> pool, std::shared_ptr<state_type> state)
+        : pool_(std::move(pool)), st_(std::move(state)) {}
+
+    template <class Self>
+    void operator()(Self& self) {
+        if (!started_) {
+            started_ = true;
+            self.reset_cancellation_state(transport_cancel_bridge<Executor>{st_, pool_});
+            auto pool = pool_; // `self` (and this op with it) moves below
+            auto state = st_;
+            transport_engine_completion completion;
+            completion.impl = std::make_unique<parked<Self>>(std::move(self));
+            auto ex = pool->executor();
+            asio::async_compose<transport_engine_completion, void()>(
+                transport_round_trip_op<Executor>(std::move(pool), std::move(state)), completion,
+                ex);
+            return;
+        }
+        // The engine is done; on the handler's executor now.
+        const std::error_code error = st_->error;
+        http::response res = error ? http::response{} : st_->reader.take_response();
+        // Nothing of ours may outlive the handler's call: the state's timer and the pool
+        // belong to the transport's io_context, and a handler may end its life (a use_future
+        // waiter destroys the io_context as soon as the future is ready, while this op would
+        // still be destroyed on another thread). The cancellation bridge holds the state too:
+        // replaced first.
+        self.reset_cancellation_state();
+        st_.reset();
+        pool_.reset();
+        self.complete(error, std::move(res));
+    }
+
+private:
+    template <class Self>
+    struct parked final : transport_engine_completion::base {
+        explicit parked(Self&& s) : self(std::move(s)) {}
+        void done() override { asio::dispatch(std::move(self)); }
+        Self self;
+    };
+
+    std::shared_ptr<pool_type> pool_;
+    std::shared_ptr<state_type> st_;
+    bool started_ = false;
 };
 
 } // namespace detail
@@ -564,7 +633,7 @@ public:
         auto state = std::make_shared<detail::transport_round_trip_state<Executor>>(
             pool_->executor(), std::move(request), opt);
         return asio::async_compose<Token, void(std::error_code, http::response)>(
-            detail::transport_round_trip_op<Executor>(pool_, std::move(state)), token,
+            detail::transport_round_trip_front<Executor>(pool_, std::move(state)), token,
             pool_->executor());
     }
 
