@@ -1,12 +1,12 @@
 // examples/compiled_transport.hpp: `ossmp::asio_transport` behind a seam that is compiled once
 // (in compiled_transport.cpp), for the examples' build time.
 //
-// Why: every operation hands the transport a completion handler of its own type, so each
-// translation unit that sends requests through `ossmp::asio_transport` instantiates its whole
-// round trip (connection pool, TLS, HTTP parser, timers) again, about 15 s of g++ per example.
-// Behind this seam the round trip is instantiated once, in one .cpp file, for one handler
-// type; the examples' translation units see only a small token-generic front. A program with
-// many translation units can do the same; a program with one does not need it.
+// Why: `ossmp::asio_transport` is header-only, so every translation unit that sends requests
+// through it compiles its round trip's engine (connection pool, TLS, HTTP parser, timers) again
+// (once per translation unit: the transport erases the caller's handler type in front of the
+// engine). Behind this seam the engine is compiled once, in one .cpp file; the examples'
+// translation units see only a small token-generic front. A program with many translation
+// units can do the same; a program with one does not need it.
 //
 // It models `ossmp::transport` exactly as `asio_transport` does (any completion token, several
 // round trips at once, terminal cancellation through the handler's slot), because it forwards
