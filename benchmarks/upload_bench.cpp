@@ -47,6 +47,12 @@
 // Rounds alternate: in each round every ceiling runs next to its uploader (in odd rounds the
 // ceiling first, in even rounds the uploader first); the table gives each figure's median over
 // the rounds (and the best), the per-round figures are printed as they come.
+//   (t) TLS: the uploader lines from the file at W = 1, 2, 4, 8 (8 MiB) and W = 4 (32 MiB) and
+//       from memory at W = 4 (8 and 32 MiB) again, over HTTPS to a second emulator process
+//       (the same, with --tls-cert/--tls-key: tests/data's server.crt for 127.0.0.1, which the
+//       client verifies against test-ca.crt), each against its HTTP line of the same round.
+//       Target: the file line at W = 4, 8 MiB >= 0.6x of (c). --certs DIR names another
+//       folder with server.crt, server.key and test-ca.crt; --no-tls leaves these lines out.
 // With OSSMP_BENCH_ROWS=FILE in the environment every line of the final table is also appended
 // to FILE as a tab-separated row (bench_rows.hpp; scripts/bench collects them).
 #include "bench_rows.hpp"
@@ -102,6 +108,7 @@ constexpr std::size_t chunk_size = 1 << 20;             // file_body's default c
 constexpr std::size_t raw_read_size = 64 * 1024;        // emulator_bench's fastest reader
 constexpr unsigned default_parallel = 4;                // W of the target line
 constexpr double target_ratio = 0.9;                    // issue: >= 0.9x of (b)
+constexpr double target_tls_ratio = 0.6;                // issue 14: TLS >= 0.6x of HTTP (c)
 constexpr double target_cpu_per_gib = 0.35;             // issue: client CPU-s/GiB
 constexpr double target_rss_mib = 64;                   // issue: file source, any part size
 constexpr double memory_source_extra_mib = 24;          // issue: memory source bound
@@ -408,7 +415,9 @@ struct emulator_process {
     int stdout_fd = -1; // kept open (it prints one line only) so that it never gets SIGPIPE
 };
 
-emulator_process start_emulator(const std::string& path, const std::string& threads) {
+/// `cert_dir` non-empty: HTTPS with DIR/server.crt and DIR/server.key.
+emulator_process start_emulator(const std::string& path, const std::string& threads,
+                                const std::string& cert_dir = {}) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0)
         die("pipe");
@@ -419,10 +428,16 @@ emulator_process start_emulator(const std::string& path, const std::string& thre
     if (pid == 0) {
         ::dup2(p[1], 1);
         const std::string creds = std::string(access_key) + ":" + secret_key;
-        const char* args[] = {path.c_str(),  "--listen",  "127.0.0.1:0",   "--storage",
-                              "sink",        "--bucket",  bucket,          "--credentials",
-                              creds.c_str(), "--threads", threads.c_str(), nullptr};
-        ::execv(path.c_str(), const_cast<char* const*>(args));
+        const std::string cert = cert_dir + "/server.crt", key = cert_dir + "/server.key";
+        std::vector<const char*> args = {
+            path.c_str(), "--listen",      "127.0.0.1:0", "--storage", "sink",         "--bucket",
+            bucket,       "--credentials", creds.c_str(), "--threads", threads.c_str()};
+        if (!cert_dir.empty()) {
+            for (const char* a : {"--tls-cert", cert.c_str(), "--tls-key", key.c_str()})
+                args.push_back(a);
+        }
+        args.push_back(nullptr);
+        ::execv(path.c_str(), const_cast<char* const*>(args.data()));
         std::perror(("exec " + path).c_str());
         std::_Exit(127);
     }
@@ -431,7 +446,8 @@ emulator_process start_emulator(const std::string& path, const std::string& thre
     char c;
     while (::read(p[0], &c, 1) == 1 && c != '\n')
         line.push_back(c);
-    const std::string prefix = "ossmp-emulator listening on http://127.0.0.1:";
+    const std::string prefix = std::string("ossmp-emulator listening on ") +
+                               (cert_dir.empty() ? "http" : "https") + "://127.0.0.1:";
     if (line.rfind(prefix, 0) != 0) {
         std::fprintf(stderr, "the emulator did not start (%s): '%s'\n", path.c_str(), line.c_str());
         ::kill(pid, SIGKILL);
@@ -459,6 +475,8 @@ struct job {
     std::uint16_t port = 0; ///< the emulator's
     std::string key;        ///< object key
     std::uint64_t rate = 0; ///< a rate limit for the uploader, bytes/s (0: none)
+    bool tls = false;       ///< the uploader over HTTPS (port: the TLS emulator's)
+    std::string ca_file;    ///< the CA that signed the TLS emulator's certificate
 };
 
 enum class raw_mode { plain, crc, http };
@@ -727,9 +745,11 @@ report uploader(const job& j, source_kind from) {
     asio::io_context ctx(static_cast<int>(threads));
     ossmp::asio_transport_options topt;
     topt.max_connections_per_host = std::max<std::size_t>(j.parallel, 1);
+    topt.tls = j.tls;
+    topt.ca_file = j.ca_file; // verified as any HTTPS endpoint (the test CA; IP in the cert)
     ossmp::asio_transport transport(ctx, topt);
     ossmp::client_options copt;
-    copt.endpoint = "http://127.0.0.1:" + std::to_string(j.port);
+    copt.endpoint = (j.tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(j.port);
     copt.region = "cn-hangzhou";
     copt.style = ossmp::addressing_style::path;
     client_type client(transport, copt, ossmp::static_credentials_provider(access_key, secret_key));
@@ -859,6 +879,7 @@ struct measurement {
     int limit = -1; ///< index of the measurement it is compared with
     std::vector<report> rounds;
     bool selected = true;
+    bool tls = false; ///< an uploader over HTTPS (limit: the same uploader over HTTP)
 };
 
 double median(std::vector<double> v) {
@@ -956,7 +977,8 @@ std::uint64_t parse_size(const std::string& s) {
 
 void usage() {
     std::printf("usage: upload_bench [--size SIZE] [--rounds N] [--quick] [--emulator PATH]\n"
-                "                    [--emulator-threads N] [--only KEY,KEY...]\n");
+                "                    [--emulator-threads N] [--only KEY,KEY...]\n"
+                "                    [--certs DIR | --no-tls]\n");
 }
 
 } // namespace
@@ -972,6 +994,10 @@ int main(int argc, char** argv) {
     std::string emulator_threads = "4";
     std::string only;
     bool quick = false;
+    // The test certificates (tests/data: server.crt for 127.0.0.1, signed by test-ca.crt).
+    std::string cert_dir =
+        (std::filesystem::path(__FILE__).parent_path() / "../tests/data").lexically_normal();
+    bool with_tls = true;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -995,6 +1021,10 @@ int main(int argc, char** argv) {
             emulator_threads = value();
         } else if (a == "--only") {
             only = "," + value() + ",";
+        } else if (a == "--certs") {
+            cert_dir = value();
+        } else if (a == "--no-tls") {
+            with_tls = false;
         } else if (a == "--help" || a == "-h") {
             usage();
             return 0;
@@ -1036,7 +1066,20 @@ int main(int argc, char** argv) {
         add("memory-w4", "(d) uploader memory W=4, 8 MiB", kind::memory, 4, default_part_size, c4);
     const int s4 =
         add("stream-w4", "(d) uploader pipe W=4, 8 MiB", kind::stream, 4, default_part_size, c4);
+    // The TLS twin of an HTTP uploader line: the same transfer to the TLS emulator, in the same
+    // group (so it runs next to its HTTP line), against the HTTP line of the same round.
+    auto tls_twin = [&](int http, std::vector<int>& group) {
+        if (!with_tls)
+            return -1;
+        const measurement m = plan[static_cast<std::size_t>(http)];
+        const int t = add(m.key + "-tls", m.label + ", TLS", m.what, m.parallel, m.part_size, http);
+        plan.back().tls = true;
+        group.push_back(t);
+        return t;
+    };
     groups.push_back({c4, u4, m4, s4});
+    const int u4_tls = tls_twin(u4, groups.back());
+    tls_twin(m4, groups.back());
     for (unsigned w : {1u, 2u, 8u}) {
         const std::string ws = std::to_string(w);
         const int c = add("ceiling-w" + ws, "(b) ceiling W=" + ws + ", 8 MiB parts", kind::ceiling,
@@ -1044,6 +1087,7 @@ int main(int argc, char** argv) {
         const int u = add("upload-w" + ws, "(d) uploader file W=" + ws + ", 8 MiB", kind::upload, w,
                           default_part_size, c);
         groups.push_back({c, u});
+        tls_twin(u, groups.back());
     }
     // 32 MiB parts at W = 4, from the file and from memory, against a ceiling with 32 MiB parts.
     const std::uint64_t p32 = 32ull << 20;
@@ -1051,6 +1095,8 @@ int main(int argc, char** argv) {
     const int u32 = add("upload-32m", "(d) uploader file W=4, 32 MiB", kind::upload, 4, p32, c32);
     const int m32 = add("memory-32m", "(d) uploader memory W=4, 32 MiB", kind::memory, 4, p32, c32);
     groups.push_back({c32, u32, m32});
+    tls_twin(u32, groups.back());
+    tls_twin(m32, groups.back());
     if (big != p32) { // a small --size makes the "big" parts 32 MiB: measured above
         const int cb = add("ceiling-big", "(b) ceiling W=4, " + big_label + " parts", kind::ceiling,
                            4, big, raw);
@@ -1075,9 +1121,20 @@ int main(int argc, char** argv) {
                 g_file_path.c_str(), static_cast<unsigned long long>(crc),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     emulator_process emu = start_emulator(emulator_path, emulator_threads);
+    emulator_process tls_emu;
+    if (with_tls && !std::filesystem::exists(cert_dir + "/server.crt")) {
+        std::fprintf(stderr, "%s/server.crt not found (give --certs DIR or --no-tls)\n",
+                     cert_dir.c_str());
+        return 2;
+    }
+    if (with_tls)
+        tls_emu = start_emulator(emulator_path, emulator_threads, cert_dir);
     std::printf("emulator: %s --storage sink --threads %s (port %u); parent RSS at fork %.1f MiB "
                 "(counted in every child's peak RSS)\n",
                 emulator_path.c_str(), emulator_threads.c_str(), emu.port, current_rss_mib());
+    if (with_tls)
+        std::printf("TLS emulator: the same with --tls-cert/--tls-key from %s (port %u)\n",
+                    cert_dir.c_str(), tls_emu.port);
 
     job base;
     base.path = g_file_path;
@@ -1092,6 +1149,11 @@ int main(int argc, char** argv) {
         j.parallel = m.parallel;
         j.part_size = m.part_size;
         j.key = "upload-bench/" + m.key + "-" + std::to_string(++serial);
+        if (m.tls) {
+            j.tls = true;
+            j.port = tls_emu.port;
+            j.ca_file = cert_dir + "/test-ca.crt";
+        }
         report r;
         switch (m.what) {
         case kind::raw:
@@ -1169,6 +1231,8 @@ int main(int argc, char** argv) {
             std::printf("    %-12s FAILED: %s\n", "rate", rate_report.message);
     }
     stop_emulator(emu);
+    if (with_tls)
+        stop_emulator(tls_emu);
     ::unlink(g_file_path.c_str());
 
     // Per-round ratios of the target line (each uploader against the ceiling of its round).
@@ -1213,10 +1277,16 @@ int main(int argc, char** argv) {
         char best[48];
         std::snprintf(best, sizeof best, " [best %.3f]", best_rate(m) / 1e9);
         const bool target_line = &m == &plan[static_cast<std::size_t>(u4)];
+        // The TLS twin of (c): >= 0.6x of (c) in the same run.
+        const bool tls_target_line = u4_tls >= 0 && &m == &plan[static_cast<std::size_t>(u4_tls)];
         if (m.what == kind::upload || m.what == kind::memory || m.what == kind::stream) {
             line(m.label + best, rate, "GB/s", lim_rate,
-                 target_line && lim_rate > 0 ? ">= 0.9x" : "-",
-                 lim_rate > 0 && rate / lim_rate >= target_ratio, pass);
+                 lim_rate > 0 && target_line       ? ">= 0.9x"
+                 : lim_rate > 0 && tls_target_line ? ">= 0.6x"
+                                                   : "-",
+                 lim_rate > 0 &&
+                     rate / lim_rate >= (tls_target_line ? target_tls_ratio : target_ratio),
+                 pass);
             line("    client CPU", cpu, "s/GiB", target_line ? target_cpu_per_gib : 0,
                  target_line ? "<= 0.35" : "-", cpu <= target_cpu_per_gib, pass);
             // memory: the caller's bytes + 24 MiB; stream: (W+1) part buffers + 24 MiB.
