@@ -120,6 +120,7 @@ function timed(argv, env) {
   const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', tfile, ...argv],
     { env, encoding: 'utf8', maxBuffer: 16 * MIB });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0 && fs.existsSync(tfile)) fs.unlinkSync(tfile);
   if (r.error) throw r.error;
   if (r.status !== 0) {
     throw new Error(`${argv.join(' ')} exited with ${r.status}:\n${r.stdout}${r.stderr}`);
