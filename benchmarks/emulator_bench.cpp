@@ -1,8 +1,12 @@
 // emulator_bench: how fast `ossmp-emulator --storage sink` takes bytes, next to raw loopback
 // TCP measured in the same run, and how many small PutObject requests per second it answers.
 //
-//   emulator_bench [PATH/TO/ossmp-emulator]   (default: ../tools/emulator/ossmp-emulator
-//                                              relative to this program)
+//   emulator_bench [--quick] [PATH/TO/ossmp-emulator]   (default: ../tools/emulator/
+//                                              ossmp-emulator relative to this program)
+//
+// --quick: a smoke run of about 3 s (4 cycles of 0.1 s slices, only the target run, 0.5 s of
+// small PutObjects). With OSSMP_BENCH_ROWS=FILE in the environment the figures are also
+// appended to FILE as tab-separated rows (bench_rows.hpp; scripts/bench collects them).
 //
 // Ingest is measured by alternation: 4 client threads keep three sets of keep-alive
 // connections open at once and switch between them every 0.25 s, so each receiver is measured
@@ -28,6 +32,7 @@
 // the ratio shows whether the receiver or the sender is the limit. Then small PutObject: 1 KiB
 // requests over 4 keep-alive connections, one in flight per connection, signed per request,
 // requests/s (information). Bounded: about 40 s.
+#include "bench_rows.hpp"
 #include "ossmp/crc64.hpp"
 #include "ossmp/credentials.hpp"
 #include "ossmp/endpoint.hpp"
@@ -60,6 +65,7 @@
 #include <new>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -68,10 +74,11 @@ namespace {
 
 constexpr std::size_t part_size = 8 * 1024 * 1024;
 constexpr int connections = 4;
-constexpr double slice_seconds = 0.25;
-constexpr int cycles = 12; // raw, raw + CRC, sink: 12 x 3 slices = 9 s per run
+// Not constants: --quick makes them smaller.
+double slice_seconds = 0.25;
+int cycles = 12; // raw, raw + CRC, sink: 12 x 3 slices = 9 s per run
 constexpr std::size_t raw_read_size = 64 * 1024;
-constexpr double small_put_seconds = 3.0;
+double small_put_seconds = 3.0;
 
 [[noreturn]] void die(const char* what) {
     std::perror(what);
@@ -494,6 +501,14 @@ double small_puts_per_s(const std::string& path, bool& failed) {
 }
 
 void report(const char* run, const ingest_figures& f, bool with_target) {
+    const std::string r = run;
+    ossmp_bench::row("emulator", r + ": raw loopback TCP", f.gbps[raw], "GB/s", 0, "-", true);
+    ossmp_bench::row("emulator", r + ": raw + CRC-64", f.gbps[raw_crc], "GB/s", f.gbps[raw], "-",
+                     true);
+    ossmp_bench::row("emulator", r + ": sink UploadPart", f.gbps[sink], "GB/s", f.gbps[raw],
+                     with_target ? ">= 0.9x" : "-", f.gbps[sink] / f.gbps[raw] >= 0.9);
+    ossmp_bench::row("emulator", r + ": emulator CPU per GB", f.cpu_per_gb[sink], "s/GB",
+                     f.cpu_per_gb[raw_crc], "-", true);
     std::printf("%s (emulator process threads: %zu; single cycles sink/raw %.3f-%.3fx)\n", run,
                 f.emulator_threads, f.min_cycle_ratio, f.max_cycle_ratio);
     print("  raw loopback TCP (4 conn, 8 MiB writes)", f.gbps[raw], "GB/s", "-", true);
@@ -511,9 +526,18 @@ void report(const char* run, const ingest_figures& f, bool with_target) {
 
 int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
+    bool quick = false;
+    int argi = 1;
+    if (argc > argi && std::string_view(argv[argi]) == "--quick") {
+        quick = true;
+        ++argi;
+        slice_seconds = 0.1;
+        cycles = 4;
+        small_put_seconds = 0.5;
+    }
     std::string path =
-        argc > 1
-            ? argv[1]
+        argc > argi
+            ? argv[argi]
             : (std::filesystem::path(argv[0]).parent_path() / "../tools/emulator/ossmp-emulator")
                   .string();
     const std::string body(part_size, 'x');
@@ -521,12 +545,17 @@ int main(int argc, char** argv) {
 
     const auto shared4 = alternate(path, "4", body, {}, {});
     report("shared CPUs, emulator --threads 4", shared4, true);
-    const auto shared_default = alternate(path, nullptr, body, {}, {});
-    report("shared CPUs, emulator default --threads", shared_default, false);
-    failed = shared4.failed || shared_default.failed;
+    failed = shared4.failed;
+    if (!quick) {
+        const auto shared_default = alternate(path, nullptr, body, {}, {});
+        report("shared CPUs, emulator default --threads", shared_default, false);
+        failed = failed || shared_default.failed;
+    }
 
     const std::vector<int> cpus = allowed_cpus();
-    if (cpus.size() >= 2) {
+    if (quick) {
+        std::printf("separate CPUs: skipped (--quick)\n");
+    } else if (cpus.size() >= 2) {
         const auto half = static_cast<std::ptrdiff_t>(cpus.size() / 2);
         const std::vector<int> client_cpus(cpus.begin(), cpus.begin() + half);
         const std::vector<int> receiver_cpus(cpus.begin() + half, cpus.end());
@@ -537,8 +566,10 @@ int main(int argc, char** argv) {
         std::printf("separate CPUs: skipped (one CPU allowed)\n");
     }
 
-    print("small PutObject 1 KiB (4 conn, --threads 4)", small_puts_per_s(path, failed), "req/s",
-          "-", true);
+    const double puts = small_puts_per_s(path, failed);
+    print("small PutObject 1 KiB (4 conn, --threads 4)", puts, "req/s", "-", true);
+    ossmp_bench::row("emulator", "small PutObject 1 KiB (4 conn, --threads 4)", puts, "req/s", 0,
+                     "-", true);
     if (failed) {
         std::fprintf(stderr, "some requests failed\n");
         return 1;

@@ -7,14 +7,18 @@
 // so a noisy neighbour on this shared machine moves one sample, not the figure. Build with
 // optimisation (RelWithDebInfo / debugoptimized); a Debug build prints a warning line.
 //
-// Usage: micro_bench [--fail-on-miss] [--cpu-time] [substring...]
+// Usage: micro_bench [--fail-on-miss] [--cpu-time] [--quick] [substring...]
 //   substring...    run only the figures whose name contains one of them
 //   --fail-on-miss  exit with status 1 when a target is missed (default: always 0)
 //   --cpu-time      time with the thread's CPU clock instead of steady_clock, so time spent
 //                   preempted by other processes on a loaded machine is not counted
+//   --quick         batches of 0.02 s instead of 0.2 s (a smoke run)
+// With OSSMP_BENCH_ROWS=FILE in the environment each figure is also appended to FILE as a
+// tab-separated row (bench_rows.hpp; scripts/bench collects them).
 //
 // Adding a figure: write one `void bench_xxx()` that prepares its inputs and calls
 // `bench(name, unit, target, fn)`, and list it in `figures` at the bottom.
+#include "bench_rows.hpp"
 #include "ossmp/crc64.hpp"
 #include "ossmp/crypto.hpp"
 #include "ossmp/endpoint.hpp"
@@ -101,12 +105,12 @@ struct options {
     std::vector<std::string> filters;
     bool fail_on_miss = false;
     bool cpu_time = false;
+    double min_batch_seconds = 0.2; ///< --quick: 0.02
 } opts;
 
 int misses = 0;
 
 using clock_type = std::chrono::steady_clock;
-constexpr double min_batch_seconds = 0.2;
 constexpr int batches = 5;
 
 bool selected(std::string_view name) {
@@ -144,7 +148,8 @@ template <class Fn>
 void bench(std::string_view name, unit u, target t, Fn fn) {
     if (!selected(name))
         return;
-    // Calibrate: grow the iteration count until one batch takes >= min_batch_seconds.
+    // Calibrate: grow the iteration count until one batch takes >= opts.min_batch_seconds.
+    const double min_batch_seconds = opts.min_batch_seconds;
     std::uint64_t iterations = 1;
     double elapsed = seconds_for(fn, iterations);
     while (elapsed < min_batch_seconds) {
@@ -170,6 +175,11 @@ void bench(std::string_view name, unit u, target t, Fn fn) {
     }
     std::printf("%-34.*s %12.3f %-6s  %-18s %s\n", static_cast<int>(name.size()), name.data(),
                 value, u.label, target_text, verdict);
+    // Against an absolute target the limit is the target's own number.
+    ossmp_bench::row("micro", std::string(name), value, u.label,
+                     t.k == target::kind::info ? 0.0 : t.limit,
+                     t.k == target::kind::info ? std::string("-") : std::string(target_text + 7),
+                     std::strcmp(verdict, "MISS") != 0);
     std::fflush(stdout);
 }
 
@@ -374,6 +384,8 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--fail-on-miss") == 0)
             opts.fail_on_miss = true;
+        else if (std::strcmp(argv[i], "--quick") == 0)
+            opts.min_batch_seconds = 0.02;
         else if (std::strcmp(argv[i], "--cpu-time") == 0)
             opts.cpu_time = true;
         else
