@@ -158,9 +158,12 @@ TEST_CASE("cp resume: SIGKILLed at random moments 20 times in a row, the object 
     const std::string src = dir.file("src");
     write_file(src, data);
     // Parts of 1 MiB, 2 in flight; the checkpoint written after every part, so that the
-    // checkpoints the kills leave behind record many parts.
-    const auto args = cat(g, {"--json", "cp", src, url("crash/obj"), "--part-size", "1M",
-                              "--parallel", "2", "--checkpoint-every", "1", "--no-progress"});
+    // checkpoints the kills leave behind record many parts. At 32 MiB/s a part takes about
+    // 60 ms, so the moment of a kill does not depend on how fast the build is (under ASan, on
+    // a loaded machine, unthrottled runs sent a dozen parts between the poll and the kill).
+    const auto args =
+        cat(g, {"--json", "cp", src, url("crash/obj"), "--part-size", "1M", "--parallel", "2",
+                "--checkpoint-every", "1", "--no-progress", "--rate-limit", "32M"});
 
     std::random_device rd;
     const unsigned seed = rd();
@@ -175,6 +178,10 @@ TEST_CASE("cp resume: SIGKILLed at random moments 20 times in a row, the object 
     std::vector<snapshot> snapshots;
     int kills = 0;
     bool finished = false;
+    // A kill can land after the upload was completed and its checkpoint removed, before the
+    // process exited: nothing records the upload as done then, and the final run uploads the
+    // whole file again (correctly: the object might have changed since).
+    bool completed_before_kill = false;
     for (int run = 0; run < 20 && !finished; ++run) {
         const std::size_t before = stored_parts(log);
         cli_process p(dir, args);
@@ -205,6 +212,13 @@ TEST_CASE("cp resume: SIGKILLed at random moments 20 times in a row, the object 
                 s.recorded.insert(part.number);
         }
         snapshots.push_back(std::move(s));
+        bool completed = false;
+        for (const auto& l : parse_log(read_file(log)))
+            completed |= l.op == "Complete" && l.status == "200";
+        if (completed && files.empty()) { // (with the checkpoint left, the next run finds
+            completed_before_kill = true; // the object complete and sends nothing)
+            break;
+        }
     }
     CHECK(kills >= 15); // most runs were killed mid-way (not finished first)
 
@@ -232,9 +246,12 @@ TEST_CASE("cp resume: SIGKILLed at random moments 20 times in a row, the object 
     }
     CHECK(resent == 0);
     CHECK(recorded_total > 0); // the check above had something to check
-    // What the kills cost: at most the parts in flight (2) per kill were stored twice.
+    // What the kills cost: at most the parts in flight (2) per kill were stored twice (and the
+    // whole file again when a kill came after the upload was complete, see above).
     const std::size_t parts = mib;
-    CHECK(stored_parts(log) <= parts + 2 * static_cast<std::size_t>(kills));
+    INFO("completed before a kill: " << completed_before_kill);
+    CHECK(stored_parts(log) <=
+          parts * (completed_before_kill ? 2 : 1) + 2 * static_cast<std::size_t>(kills));
 }
 
 TEST_CASE("cp resume: the emulator killed and restarted mid-upload, then a resume completes",

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -211,4 +212,51 @@ TEST_CASE("tls_verify_error names the certificate problem", "[transport][tls]") 
     // Rarer failures keep OpenSSL's own "certificate verify failed".
     CHECK_FALSE(tls_verify_error(X509_V_ERR_CERT_REVOKED));
     CHECK_FALSE(tls_verify_error(X509_V_ERR_INVALID_PURPOSE));
+}
+
+TEST_CASE("transport_pool: the idle sweep closes the old connections and keeps the others",
+          "[transport][pool]") {
+    // Regression: the sweep used std::remove_if and then closed the elements past the new end,
+    // which remove_if leaves moved-from (null) when a kept connection followed a removed one: a
+    // SIGSEGV after idle_timeout (30 s) in a long upload with a connection left idle.
+    using pool_type = ossmp::detail::transport_pool<asio::any_io_executor>;
+    using ossmp::detail::transport_acquire;
+    asio::io_context io;
+    ossmp::asio_transport_options options;
+    options.max_connections_per_host = 4;
+    options.idle_timeout = std::chrono::seconds(30);
+    pool_type pool(io.get_executor(), options);
+    const std::string key = "http://127.0.0.1:9";
+
+    std::vector<std::shared_ptr<pool_type::connection_type>> made;
+    for (int i = 0; i < 4; ++i) {
+        std::shared_ptr<pool_type::connection_type> c;
+        REQUIRE(pool.acquire(key, c) == transport_acquire::open);
+        c = pool.make_connection(key);
+        c->socket.open(asio::ip::tcp::v4()); // open, never connected: enough for the pool
+        made.push_back(c);
+    }
+    std::shared_ptr<pool_type::connection_type> none;
+    CHECK(pool.acquire(key, none) == transport_acquire::full);
+    for (auto& c : made)
+        pool.release(key, c);
+    REQUIRE(pool.idle_connections() == 4);
+    // Idle in this order: old, fresh, old, fresh.
+    made[0]->idle_since -= std::chrono::hours(1);
+    made[2]->idle_since -= std::chrono::hours(1);
+
+    std::shared_ptr<pool_type::connection_type> got;
+    REQUIRE(pool.acquire(key, got) == transport_acquire::reused);
+    CHECK((got == made[1] || got == made[3]));
+    CHECK(pool.idle_connections() == 1);
+    CHECK_FALSE(made[0]->socket.is_open());
+    CHECK_FALSE(made[2]->socket.is_open());
+    CHECK(made[1]->socket.is_open());
+    CHECK(made[3]->socket.is_open());
+    // The two closed ones freed their slots: two new connections may be opened, not three.
+    std::shared_ptr<pool_type::connection_type> more;
+    CHECK(pool.acquire(key, more) == transport_acquire::reused); // the other fresh one
+    CHECK(pool.acquire(key, more) == transport_acquire::open);
+    CHECK(pool.acquire(key, more) == transport_acquire::open);
+    CHECK(pool.acquire(key, more) == transport_acquire::full);
 }

@@ -610,14 +610,20 @@ private:
     void sweep_locked() {
         auto now = connection_type::clock::now();
         for (auto& [key, h] : hosts_) {
-            auto old_end = std::remove_if(h.idle.begin(), h.idle.end(), [&](const auto& c) {
-                return now - c->idle_since >= options_.idle_timeout;
-            });
-            for (auto it = old_end; it != h.idle.end(); ++it) {
-                (*it)->close();
-                --h.open;
+            // Not std::remove_if: it leaves the elements past its new end moved-from (null),
+            // and those are the ones to close. Compacts in place, in order.
+            std::size_t kept = 0;
+            for (std::size_t i = 0; i < h.idle.size(); ++i) {
+                if (now - h.idle[i]->idle_since >= options_.idle_timeout) {
+                    h.idle[i]->close();
+                    --h.open;
+                } else {
+                    if (kept != i)
+                        h.idle[kept] = std::move(h.idle[i]);
+                    ++kept;
+                }
             }
-            h.idle.erase(old_end, h.idle.end());
+            h.idle.resize(kept);
         }
     }
 
