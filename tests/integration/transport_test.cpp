@@ -782,6 +782,59 @@ TEST_CASE("TLS round trip with the test CA: exact bytes, keep-alive", "[transpor
     CHECK(server.connections() == 1);
 }
 
+TEST_CASE("TLS: a body of several write batches arrives exact, twice on one connection",
+          "[transport][tls]") {
+    // The TLS records are gathered into sends of tls_write_batch_size (256 KiB); the last,
+    // partial batch goes out with the flush before the response is read.
+    test_server server([](const received_request&) { return ok_reply("got it"); }, true);
+    asio::io_context io;
+    asio_transport_options o;
+    o.tls = true;
+    o.ca_file = ca_file();
+    asio_transport t(io, o);
+    std::string body(ossmp::detail::tls_write_batch_size * 4 + 12345, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i)
+        body[i] = static_cast<char>('a' + (i * 7919) % 26);
+    for (int i = 0; i < 2; ++i) {
+        auto a = run_one(io, t, make_put(server.host(), body));
+        REQUIRE_FALSE(a.ec);
+        CHECK(a.res.body == "got it");
+    }
+    auto reqs = server.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].raw() == expected_put_bytes(server.host(), body));
+    CHECK(reqs[1].raw() == expected_put_bytes(server.host(), body));
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("TLS: a pooled connection closed by the server is retried once on a fresh one",
+          "[transport][tls]") {
+    // A small request fits in one write batch: its first send is the flush. The dead pooled
+    // connection shows at that send or at the read after it; either is retried once.
+    test_server server(
+        [](const received_request&) {
+            scripted_reply r = ok_reply("fine");
+            r.close = true;
+            return r;
+        },
+        true);
+    asio::io_context io;
+    asio_transport_options o;
+    o.tls = true;
+    o.ca_file = ca_file();
+    asio_transport t(io, o);
+    auto a = run_one(io, t, make_put(server.host(), "one"));
+    REQUIRE_FALSE(a.ec);
+    std::this_thread::sleep_for(50ms); // let the FIN arrive
+    auto b = run_one(io, t, make_put(server.host(), "two"));
+    REQUIRE_FALSE(b.ec);
+    CHECK(b.res.body == "fine");
+    CHECK(t.connections_opened() == 2);
+    auto reqs = server.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[1].raw() == expected_put_bytes(server.host(), "two"));
+}
+
 TEST_CASE("TLS: an untrusted certificate is rejected by default -> tls_untrusted_certificate",
           "[transport][tls]") {
     test_server server([](const received_request&) { return ok_reply("no"); }, true);

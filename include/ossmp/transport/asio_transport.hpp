@@ -265,6 +265,8 @@ public:
                     st.chunk = {};
                     st.streamed = 0;
                 }
+                if (st.connection->tls) // records gathered into large sends, flushed below
+                    st.connection->tls->next_layer().set_batching(true);
                 ASIO_CORO_YIELD {
                     std::array<asio::const_buffer, 2> buffers{
                         asio::buffer(st.head),
@@ -287,6 +289,15 @@ public:
                     if ((ec = check(ec)))
                         return finish(self, ec);
                     st.streamed += st.chunk.size();
+                }
+                if (st.connection->tls) {
+                    st.connection->tls->next_layer().set_batching(false);
+                    ASIO_CORO_YIELD st.connection->tls->next_layer().async_flush(
+                        on_connection(self));
+                    if (ec && should_retry(ec)) // a small request's first send is this one
+                        continue;
+                    if ((ec = check(ec)))
+                        return finish(self, ec);
                 }
 
                 // Read until the parser has a complete response.
