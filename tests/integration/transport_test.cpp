@@ -80,6 +80,14 @@ std::string ca_file() {
     return ossmp::test::test_data_dir() + "/test-ca.crt";
 }
 
+/// TLS, verified against the test CA.
+asio_transport_options tls_options() {
+    asio_transport_options o;
+    o.tls = true;
+    o.ca_file = ca_file();
+    return o;
+}
+
 } // namespace
 
 TEST_CASE("plain round trip sends the exact bytes and parses the reply", "[transport]") {
@@ -788,10 +796,7 @@ TEST_CASE("TLS: a body of several write batches arrives exact, twice on one conn
     // partial batch goes out with the flush before the response is read.
     test_server server([](const received_request&) { return ok_reply("got it"); }, true);
     asio::io_context io;
-    asio_transport_options o;
-    o.tls = true;
-    o.ca_file = ca_file();
-    asio_transport t(io, o);
+    asio_transport t(io, tls_options());
     std::string body(ossmp::detail::tls_write_batch_size * 4 + 12345, '\0');
     for (std::size_t i = 0; i < body.size(); ++i)
         body[i] = static_cast<char>('a' + (i * 7919) % 26);
@@ -819,10 +824,7 @@ TEST_CASE("TLS: a pooled connection closed by the server is retried once on a fr
         },
         true);
     asio::io_context io;
-    asio_transport_options o;
-    o.tls = true;
-    o.ca_file = ca_file();
-    asio_transport t(io, o);
+    asio_transport t(io, tls_options());
     auto a = run_one(io, t, make_put(server.host(), "one"));
     REQUIRE_FALSE(a.ec);
     std::this_thread::sleep_for(50ms); // let the FIN arrive
