@@ -1,7 +1,7 @@
 // upload_stdin: an upload of unknown length from a pipe. `stream_source` reads any Asio async
 // read stream (here stdin as an `asio::posix::stream_descriptor`): each part is read whole into
 // one of at most parallel + 1 buffers (a stream cannot be read twice for a retry), parts grow
-// as the count grows (`stream_part_size`), and a stream shorter than one part goes in a single
+// after 8,192 parts (`stream_part_size`), and a stream shorter than one part goes in a single
 // PutObject. Stdin must be a pipe (a regular file: use `file_source`, see upload_file).
 //
 //   head -c 1000000 /dev/urandom | upload_stdin [KEY]

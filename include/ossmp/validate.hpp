@@ -298,8 +298,10 @@ inline constexpr std::uint64_t determine_part_size(std::uint64_t total,
     return choose_part_size(total, preferred);
 }
 
-/// Parts of the preferred size a stream of unknown length sends before its parts grow.
-inline constexpr int stream_flat_parts = 1000; // ossmp choice
+/// Parts of the preferred size a stream of unknown length sends before its parts grow: 64 GiB
+/// in 8 MiB parts, so that the streams people pipe (backups, dumps) keep flat parts and flat
+/// memory throughout.
+inline constexpr int stream_flat_parts = 8192; // ossmp choice
 /// After the flat parts, a stream's part size doubles every this many parts.
 inline constexpr int stream_doubling_parts = 100; // ossmp choice
 
@@ -307,12 +309,12 @@ inline constexpr int stream_doubling_parts = 100; // ossmp choice
 ///
 /// The first part size is `choose_part_size(expected, preferred)` (`expected` = 0: not known),
 /// kept for the first max(`stream_flat_parts`, ceil(expected / first)) parts, so that a stream
-/// up to its expected size (or up to 1,000 parts) has flat parts and flat memory; after that the
+/// up to its expected size (or up to 8,192 parts) has flat parts and flat memory; after that the
 /// size doubles every `stream_doubling_parts` parts, up to `max_part_size`. With the default 8
-/// MiB and no expectation: 7.8 GiB in 8 MiB parts, 64 GiB reached in parts of 512 MiB, and
-/// 10,000 parts carry 40.3 TiB. Exactly `max_object_size` (48.8 TiB) needs every part at 5 GiB:
-/// give `expected` (an expected size of 48 TiB starts at 4.9 GiB parts). Returns 0 for `number`
-/// outside 1..`max_parts`.
+/// MiB and no expectation: 64 GiB in 8 MiB parts (40 MiB of buffers at W = 4), 100 GiB reached
+/// in parts of 256 MiB, and 10,000 parts carry 5.3 TiB. Larger streams, up to `max_object_size`
+/// (48.8 TiB, which needs every part at 5 GiB), need `expected` (an expected size of 48 TiB
+/// starts at 4.9 GiB parts). Returns 0 for `number` outside 1..`max_parts`.
 inline constexpr std::uint64_t stream_part_size(int number, std::uint64_t preferred,
                                                 std::uint64_t expected = 0) noexcept {
     if (number < 1 || number > max_parts)

@@ -279,15 +279,15 @@ TEST_CASE("part_count", "[validate]") {
 
 TEST_CASE("stream_part_size: flat, then doubling up to 5 GiB", "[validate]") {
     using ossmp::stream_part_size;
-    // No expectation: 1,000 parts of the preferred size, then doubling every 100 parts.
+    // No expectation: 8,192 parts (64 GiB) of the preferred size, then doubling every 100.
     CHECK(stream_part_size(1, 8 * mib) == 8 * mib);
-    CHECK(stream_part_size(1000, 8 * mib) == 8 * mib);
-    CHECK(stream_part_size(1001, 8 * mib) == 16 * mib);
-    CHECK(stream_part_size(1100, 8 * mib) == 16 * mib);
-    CHECK(stream_part_size(1101, 8 * mib) == 32 * mib);
-    CHECK(stream_part_size(1801, 8 * mib) == 4096 * mib);
-    CHECK(stream_part_size(1900, 8 * mib) == 4096 * mib);
-    CHECK(stream_part_size(1901, 8 * mib) == 5 * gib); // 8 GiB, capped
+    CHECK(stream_part_size(8192, 8 * mib) == 8 * mib);
+    CHECK(stream_part_size(8193, 8 * mib) == 16 * mib);
+    CHECK(stream_part_size(8292, 8 * mib) == 16 * mib);
+    CHECK(stream_part_size(8293, 8 * mib) == 32 * mib);
+    CHECK(stream_part_size(8993, 8 * mib) == 4096 * mib);
+    CHECK(stream_part_size(9092, 8 * mib) == 4096 * mib);
+    CHECK(stream_part_size(9093, 8 * mib) == 5 * gib); // 8 GiB, capped
     CHECK(stream_part_size(10000, 8 * mib) == 5 * gib);
     // Outside 1..10,000: no part.
     CHECK(stream_part_size(0, 8 * mib) == 0);
@@ -309,14 +309,20 @@ TEST_CASE("stream_part_size: flat, then doubling up to 5 GiB", "[validate]") {
         CHECK(valid);
         return sum;
     };
-    // 10,000 parts from 8 MiB carry 40.3 TiB (exactly 48.8 TiB needs every part at 5 GiB).
-    CHECK(reach(8 * mib, 0) == 1000 * 8 * mib +
-                                   100 * 8 * mib * (2 + 4 + 8 + 16 + 32 + 64 + 128 + 256 + 512) +
-                                   8100 * 5 * gib);
-    CHECK(reach(8 * mib, 0) > 40 * 1024 * gib);
-    // An expected size keeps the parts flat up to it: 64 GiB = 8,192 parts of 8 MiB.
-    CHECK(stream_part_size(8192, 8 * mib, 64 * gib) == 8 * mib);
-    CHECK(stream_part_size(8193, 8 * mib, 64 * gib) == 16 * mib);
+    // 10,000 parts from 8 MiB carry 5.3 TiB (exactly 48.8 TiB needs every part at 5 GiB).
+    const std::uint64_t doubling_levels = 2 + 4 + 8 + 16 + 32 + 64 + 128 + 256 + 512;
+    CHECK(reach(8 * mib, 0) == 8192 * 8 * mib + 100 * 8 * mib * doubling_levels + 908 * 5 * gib);
+    CHECK(reach(8 * mib, 0) > 5 * 1024 * gib);
+    // A larger preferred size moves the flat region with it: 256 GiB in 32 MiB parts.
+    CHECK(stream_part_size(8192, 32 * mib) == 32 * mib);
+    CHECK(stream_part_size(8193, 32 * mib) == 64 * mib);
+    // An expected size keeps the parts flat up to it: 80 GiB = 10,240 parts of 8 MiB would be
+    // too many, so 80 GiB starts at choose_part_size's 8,593,408 bytes (9,996 parts).
+    CHECK(stream_part_size(1, 8 * mib, 80 * gib) == ossmp::choose_part_size(80 * gib, 8 * mib));
+    CHECK(stream_part_size(9996, 8 * mib, 80 * gib) == stream_part_size(1, 8 * mib, 80 * gib));
+    CHECK(stream_part_size(9997, 8 * mib, 80 * gib) == 2 * stream_part_size(1, 8 * mib, 80 * gib));
+    // An expectation below the flat region changes nothing.
+    CHECK(stream_part_size(8193, 8 * mib, 1 * gib) == 16 * mib);
     // A 1 TiB expectation starts with choose_part_size's answer for it.
     CHECK(stream_part_size(1, 8 * mib, 1024 * gib) == ossmp::choose_part_size(1024 * gib, 8 * mib));
     // Expecting 48 TiB: parts of 4.9 GiB from the first, the whole 48 TiB within 10,000 parts.
