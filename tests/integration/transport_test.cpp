@@ -812,6 +812,32 @@ TEST_CASE("TLS: a body of several write batches arrives exact, twice on one conn
     CHECK(server.connections() == 1);
 }
 
+TEST_CASE("TLS: a response of several read chunks arrives exact, twice on one connection",
+          "[transport][tls]") {
+    // The TLS stream reads the socket 17 KiB at a time and the response reader drains it into
+    // its own 256 KiB buffer: bytes of the first response must neither be lost nor leak into
+    // the second.
+    std::string body(ossmp::detail::transport_read_buffer_size * 3 + 4321, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i)
+        body[i] = static_cast<char>('a' + (i * 7919) % 26);
+    int served = 0;
+    test_server server(
+        [&](const received_request&) {
+            ++served;
+            return ok_reply(served == 1 ? body : std::string(body.rbegin(), body.rend()));
+        },
+        true);
+    asio::io_context io;
+    asio_transport t(io, tls_options());
+    auto a = run_one(io, t, make_get(server.host()));
+    REQUIRE_FALSE(a.ec);
+    CHECK(a.res.body == body);
+    auto b = run_one(io, t, make_get(server.host()));
+    REQUIRE_FALSE(b.ec);
+    CHECK(b.res.body == std::string(body.rbegin(), body.rend()));
+    CHECK(server.connections() == 1);
+}
+
 TEST_CASE("TLS: a pooled connection closed by the server is retried once on a fresh one",
           "[transport][tls]") {
     // A small request fits in one write batch: its first send is the flush. The dead pooled
