@@ -35,6 +35,7 @@
 #include "bench_rows.hpp"
 #include "ossmp/crc64.hpp"
 #include "ossmp/credentials.hpp"
+#include "ossmp/crypto.hpp"
 #include "ossmp/endpoint.hpp"
 #include "ossmp/http/parser.hpp"
 #include "ossmp/http/serializer.hpp"
@@ -78,6 +79,9 @@ constexpr int connections = 4;
 double slice_seconds = 0.25;
 int cycles = 12; // raw, raw + CRC, sink: 12 x 3 slices = 9 s per run
 constexpr std::size_t raw_read_size = 64 * 1024;
+// Chunked bodies: 64 KiB chunks (libcurl's default upload buffer size).
+constexpr std::size_t chunk_size = 64 * 1024;
+double storage_seconds = 2.0;
 double small_put_seconds = 3.0;
 
 [[noreturn]] void die(const char* what) {
@@ -234,10 +238,11 @@ struct emulator {
     std::uint16_t port = 0;
 };
 
-/// Starts `ossmp-emulator --storage sink` on port 0 (`threads`: its --threads value, null for
-/// the default; on `cpus` when not empty) and reads the port from its first line.
-emulator start_emulator(const std::string& path, const char* threads,
-                        const std::vector<int>& cpus) {
+/// Starts `ossmp-emulator --storage STORAGE` (default sink) on port 0 (`threads`: its
+/// --threads value, null for the default; on `cpus` when not empty) and reads the port from its
+/// first line.
+emulator start_emulator(const std::string& path, const char* threads, const std::vector<int>& cpus,
+                        const std::string& storage = "sink") {
     int pipefd[2];
     if (::pipe(pipefd) != 0)
         die("pipe");
@@ -249,7 +254,7 @@ emulator start_emulator(const std::string& path, const char* threads,
         ::dup2(pipefd[1], 1);
         ::close(pipefd[0]);
         std::vector<const char*> args{path.c_str(), "--listen",      "127.0.0.1:0",
-                                      "--storage",  "sink",          "--bucket",
+                                      "--storage",  storage.c_str(), "--bucket",
                                       "bench",      "--credentials", "bench-ak:bench-sk"};
         if (threads) {
             args.push_back("--threads");
@@ -295,16 +300,46 @@ public:
     }
     ~client_connection() { ::close(fd_); }
 
-    /// Sends `req` (built, not yet addressed or signed) and waits for the whole reply.
-    ossmp::http::response send(ossmp::http::request& req) {
+    /// Sends `req` (built, not yet addressed or signed) and waits for the whole reply. With
+    /// `chunked`, the body goes with `Transfer-Encoding: chunked` in chunks of `chunk_size`
+    /// bytes (as a client streaming a body of unknown length sends it) instead of a
+    /// Content-Length.
+    ossmp::http::response send(ossmp::http::request& req, bool chunked = false) {
         endpoint_.apply(req);
         if (ossmp::sign(req, creds_, so_, std::chrono::system_clock::now(), cache_))
             die("sign");
-        const std::string head = ossmp::http::serialize_head(req);
+        std::string head = ossmp::http::serialize_head(req);
         const auto body = req.body();
-        iovec iov[2] = {{const_cast<char*>(head.data()), head.size()},
-                        {const_cast<char*>(body.data()), body.size()}};
-        write_all(fd_, std::span<iovec>(iov, body.empty() ? 1 : 2));
+        if (!chunked) {
+            iovec iov[2] = {{const_cast<char*>(head.data()), head.size()},
+                            {const_cast<char*>(body.data()), body.size()}};
+            write_all(fd_, std::span<iovec>(iov, body.empty() ? 1 : 2));
+        } else {
+            const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+            const auto at = head.find(length);
+            if (at == std::string::npos)
+                die("no Content-Length to replace");
+            head.replace(at, length.size(), "Transfer-Encoding: chunked\r\n");
+            // Head, then (size line, data, CRLF) per chunk, then the last chunk: one writev
+            // per 256 chunks.
+            char size_line[32];
+            const int size_len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk_size);
+            std::vector<iovec> iov{{const_cast<char*>(head.data()), head.size()}};
+            for (std::size_t off = 0; off < body.size(); off += chunk_size) {
+                const std::size_t n = std::min(chunk_size, body.size() - off);
+                if (n != chunk_size)
+                    die("the body is not a whole number of chunks");
+                iov.push_back({size_line, static_cast<std::size_t>(size_len)});
+                iov.push_back({const_cast<char*>(body.data() + off), n});
+                iov.push_back({const_cast<char*>("\r\n"), 2});
+                if (iov.size() >= 3 * 256) {
+                    write_all(fd_, std::span<iovec>(iov));
+                    iov.clear();
+                }
+            }
+            iov.push_back({const_cast<char*>("0\r\n\r\n"), 5});
+            write_all(fd_, std::span<iovec>(iov));
+        }
         ossmp::http::response_parser parser;
         std::error_code ec;
         while (!parser.done()) {
@@ -500,6 +535,65 @@ double small_puts_per_s(const std::string& path, bool& failed) {
     return static_cast<double>(count.load()) / secs;
 }
 
+/// One storage, one body framing: 8 MiB UploadParts over `connections` keep-alive connections
+/// for `storage_seconds`, part numbers 1..8 again and again (memory storage keeps at most 8
+/// parts, dir storage overwrites 8 files).
+struct storage_figures {
+    double gbps = 0;
+    double cpu_per_gb = 0; ///< the emulator's CPU seconds per GB received
+    bool failed = false;
+};
+storage_figures storage_run(const std::string& path, const std::string& storage, bool chunked,
+                            const std::string& body) {
+    const emulator emu = start_emulator(path, "4", {}, storage);
+    const std::string upload_id = initiate(emu.port);
+    std::atomic<bool> stop{false}, bad{false};
+    std::atomic<std::uint64_t> bytes{0};
+    std::atomic<int> next_part{0};
+    std::vector<std::thread> clients;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < connections; ++i)
+        clients.emplace_back([&] {
+            client_connection c(emu.port);
+            while (!stop.load(std::memory_order_relaxed)) {
+                ossmp::upload_part_params p;
+                p.bucket = "bench";
+                p.key = "big.bin";
+                p.upload_id = upload_id;
+                p.part_number = next_part++ % 8 + 1;
+                p.data = std::as_bytes(std::span<const char>(body.data(), body.size()));
+                ossmp::http::request req;
+                ossmp::make_upload_part_request(p, req);
+                if (c.send(req, chunked).status != 200)
+                    bad = true;
+                bytes += body.size();
+            }
+        });
+    std::this_thread::sleep_for(std::chrono::duration<double>(storage_seconds));
+    stop = true;
+    for (auto& t : clients)
+        t.join();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double cpu = stop_emulator(emu);
+    const double gb = static_cast<double>(bytes.load()) / 1e9;
+    return {gb / secs, gb > 0 ? cpu / gb : 0, bad.load()};
+}
+
+/// CPU seconds per GB of `work(body)` repeated over 1 GiB of 8 MiB bodies (this thread's CPU).
+template <class Work>
+double cost_per_gb(const std::string& body, Work work) {
+    const int rounds = 128;
+    timespec a{}, b{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    for (int i = 0; i < rounds; ++i)
+        work();
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    const double secs =
+        static_cast<double>(b.tv_sec - a.tv_sec) + static_cast<double>(b.tv_nsec - a.tv_nsec) / 1e9;
+    return secs / (static_cast<double>(body.size()) * rounds / 1e9);
+}
+
 void report(const char* run, const ingest_figures& f, bool with_target) {
     const std::string r = run;
     ossmp_bench::row("emulator", r + ": raw loopback TCP", f.gbps[raw], "GB/s", 0, "-", true);
@@ -534,6 +628,7 @@ int main(int argc, char** argv) {
         slice_seconds = 0.1;
         cycles = 4;
         small_put_seconds = 0.5;
+        storage_seconds = 0.3;
     }
     std::string path =
         argc > argi
@@ -565,6 +660,59 @@ int main(int argc, char** argv) {
     } else {
         std::printf("separate CPUs: skipped (one CPU allowed)\n");
     }
+
+    // Storage and body framing: what memory and dir: storage add to the sink, with bodies sent
+    // with a Content-Length and chunked. Memory and dir storage compute every body's MD5 (a
+    // part's ETag, as OSS's) and keep the bytes (memory: the buffer the socket was read into;
+    // a chunked body's data is copied there out of the read buffer). Target: memory storage
+    // with chunked bodies costs at most the sink (Content-Length) + MD5 + two copies of every
+    // byte, i.e. chunked framing costs about a copy, not a doubling of buffers.
+    std::string to(body.size(), '\0');
+    const double copy = cost_per_gb(body, [&] {
+        std::memcpy(to.data(), body.data(), body.size());
+        asm volatile("" : : "r"(to.data()) : "memory");
+    });
+    const double md5 = cost_per_gb(body, [&] {
+        auto d = ossmp::crypto::md5(body);
+        asm volatile("" : : "r"(d.data()) : "memory");
+    });
+    print("one memcpy of 8 MiB, CPU per GB", copy, "s", "-", true);
+    print("MD5 of 8 MiB, CPU per GB", md5, "s", "-", true);
+    ossmp_bench::row("emulator", "one memcpy of 8 MiB: CPU per GB", copy, "s/GB", 0, "-", true);
+    ossmp_bench::row("emulator", "MD5 of 8 MiB: CPU per GB", md5, "s/GB", 0, "-", true);
+    namespace fs = std::filesystem;
+    const fs::path dir =
+        fs::temp_directory_path() / ("ossmp-emulator-bench-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    struct variant {
+        const char* name;
+        std::string storage;
+        bool chunked;
+    };
+    const variant variants[] = {{"sink, Content-Length", "sink", false},
+                                {"sink, chunked", "sink", true},
+                                {"memory, Content-Length", "memory", false},
+                                {"memory, chunked", "memory", true},
+                                {"dir, Content-Length", "dir:" + dir.string(), false},
+                                {"dir, chunked", "dir:" + dir.string(), true}};
+    double sink_cl = 0;
+    for (const auto& v : variants) {
+        const storage_figures f = storage_run(path, v.storage, v.chunked, body);
+        failed = failed || f.failed;
+        const std::string name = std::string("storage ") + v.name;
+        if (sink_cl == 0)
+            sink_cl = f.cpu_per_gb;
+        const bool judged = v.storage == "memory" && v.chunked;
+        const double limit = sink_cl + md5 + 2 * copy;
+        print((name + ": emulator CPU per GB").c_str(), f.cpu_per_gb, "s",
+              judged ? "<= sink+MD5+2 copies" : "-", f.cpu_per_gb <= limit);
+        ossmp_bench::row("emulator", name + ", 4 conn, 8 MiB parts", f.gbps, "GB/s", 0, "-", true);
+        ossmp_bench::row("emulator", name + ": emulator CPU per GB", f.cpu_per_gb, "s/GB",
+                         judged ? limit : 0, judged ? "<= 1x" : "-",
+                         !judged || f.cpu_per_gb <= limit);
+    }
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
 
     const double puts = small_puts_per_s(path, failed);
     print("small PutObject 1 KiB (4 conn, --threads 4)", puts, "req/s", "-", true);

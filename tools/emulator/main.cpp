@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 namespace {
@@ -38,6 +39,18 @@ void raise_open_file_limit(std::size_t max_connections) {
         std::cerr << "ossmp-emulator: warning: the open-file limit (" << rl.rlim_cur
                   << ") is too low for --max-connections " << max_connections
                   << "; connections beyond it wait in the listen queue\n";
+}
+
+// Request bodies kept in RAM (memory storage: every part) are malloc'd blocks of the part's
+// size. By default glibc serves blocks this large with mmap and returns them with munmap, or
+// trims freed heap back to the system, so parts kept landing in fresh pages: 2,048 page faults
+// per 8 MiB part, 11 us each on the 2-core VM of our benchmarks (memory storage: 3.7 emulator
+// CPU-s/GB, 106,000 faults in a 2 s run of emulator_bench). Bodies up to 32 MiB (glibc's
+// largest threshold) now come from the heap, and up to 512 MiB of freed heap is kept for the
+// next ones (2.4 s/GB, 55,000 faults: those of the parts the storage still holds).
+void keep_freed_bodies() {
+    (void)::mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    (void)::mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
 }
 
 } // namespace
@@ -66,6 +79,7 @@ int main(int argc, char** argv) {
     }
 
     raise_open_file_limit(cfg.max_connections);
+    keep_freed_bodies();
     storage store(cfg.storage, cfg.storage_path);
     if (auto ec = store.open(cfg.buckets); ec) {
         std::cerr << "ossmp-emulator: storage " << cfg.storage_path << ": " << ec.message() << "\n";
