@@ -1665,6 +1665,18 @@ int main(int argc, char** argv) {
             line("    first " + slice_name, first, "GB/s", 0, "-", true, pass);
             line("    last " + slice_name + " vs the first", last, "GB/s", first, "0.9-1.1x",
                  last / first >= 0.9 && last / first <= 1.1, pass);
+            // The spread of all slices (information): how far one slice moves on this machine
+            // without any trend, to read the first/last comparison against.
+            std::vector<double> rates;
+            for (int i = 1; i <= n; ++i)
+                rates.push_back(slice_gb / (probe->t[i] - probe->t[i - 1]));
+            std::sort(rates.begin(), rates.end());
+            const double median = rates[rates.size() / 2];
+            line("    median " + slice_name, median, "GB/s", 0, "-", true, pass);
+            line("    slowest " + slice_name + " vs the median", rates.front(), "GB/s", median, "-",
+                 true, pass);
+            line("    fastest " + slice_name + " vs the median", rates.back(), "GB/s", median, "-",
+                 true, pass);
             // Flat memory: the peak RSS over the whole stream within the bound its first part
             // size sets, (W+1) x that part + 24 MiB, whatever the stream's length (parts that
             // grew would break it). Beside it, as information, the largest RSS of the second
