@@ -501,80 +501,77 @@ ingest_figures alternate(const std::string& path, const char* threads, const std
     return out;
 }
 
-/// 1 KiB PutObject requests/s over `connections` keep-alive connections (emulator --threads 4).
-double small_puts_per_s(const std::string& path, bool& failed) {
-    const emulator emu = start_emulator(path, "4", {});
-    const std::string small(1024, 's');
+/// Runs `send_one(connection)` again and again on `connections` threads, each with a keep-alive
+/// connection of its own to `port`, for `seconds`; returns the seconds they ran.
+template <class SendOne>
+double send_for(std::uint16_t port, double seconds, SendOne send_one) {
     std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> count{0};
-    std::atomic<int> next_key{0};
     std::vector<std::thread> threads;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < connections; ++i)
         threads.emplace_back([&] {
-            client_connection c(emu.port);
-            while (!stop.load(std::memory_order_relaxed)) {
-                ossmp::put_object_params p;
-                p.bucket = "bench";
-                p.key = "small/" + std::to_string(next_key++ % 1000);
-                p.data = std::as_bytes(std::span<const char>(small.data(), small.size()));
-                ossmp::http::request req;
-                ossmp::make_put_object_request(p, req);
-                if (c.send(req).status != 200)
-                    failed = true;
-                ++count;
-            }
+            client_connection c(port);
+            while (!stop.load(std::memory_order_relaxed))
+                send_one(c);
         });
-    std::this_thread::sleep_for(std::chrono::duration<double>(small_put_seconds));
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     stop = true;
     for (auto& t : threads)
         t.join();
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// 1 KiB PutObject requests/s over `connections` keep-alive connections (emulator --threads 4).
+double small_puts_per_s(const std::string& path, bool& failed) {
+    const emulator emu = start_emulator(path, "4", {});
+    const std::string small(1024, 's');
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<int> next_key{0};
+    const double secs = send_for(emu.port, small_put_seconds, [&](client_connection& c) {
+        ossmp::put_object_params p;
+        p.bucket = "bench";
+        p.key = "small/" + std::to_string(next_key++ % 1000);
+        p.data = std::as_bytes(std::span<const char>(small.data(), small.size()));
+        ossmp::http::request req;
+        ossmp::make_put_object_request(p, req);
+        if (c.send(req).status != 200)
+            failed = true;
+        ++count;
+    });
     stop_emulator(emu);
     return static_cast<double>(count.load()) / secs;
 }
 
-/// One storage, one body framing: 8 MiB UploadParts over `connections` keep-alive connections
-/// for `storage_seconds`, part numbers 1..8 again and again (memory storage keeps at most 8
-/// parts, dir storage overwrites 8 files).
+/// What `storage_run` measured.
 struct storage_figures {
     double gbps = 0;
     double cpu_per_gb = 0; ///< the emulator's CPU seconds per GB received
     bool failed = false;
 };
+
+/// One storage, one body framing: 8 MiB UploadParts over `connections` keep-alive connections
+/// for `storage_seconds`, part numbers 1..8 again and again (memory storage keeps at most 8
+/// parts, dir storage overwrites 8 files).
 storage_figures storage_run(const std::string& path, const std::string& storage, bool chunked,
                             const std::string& body) {
     const emulator emu = start_emulator(path, "4", {}, storage);
     const std::string upload_id = initiate(emu.port);
-    std::atomic<bool> stop{false}, bad{false};
+    std::atomic<bool> bad{false};
     std::atomic<std::uint64_t> bytes{0};
     std::atomic<int> next_part{0};
-    std::vector<std::thread> clients;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < connections; ++i)
-        clients.emplace_back([&] {
-            client_connection c(emu.port);
-            while (!stop.load(std::memory_order_relaxed)) {
-                ossmp::upload_part_params p;
-                p.bucket = "bench";
-                p.key = "big.bin";
-                p.upload_id = upload_id;
-                p.part_number = next_part++ % 8 + 1;
-                p.data = std::as_bytes(std::span<const char>(body.data(), body.size()));
-                ossmp::http::request req;
-                ossmp::make_upload_part_request(p, req);
-                if (c.send(req, chunked).status != 200)
-                    bad = true;
-                bytes += body.size();
-            }
-        });
-    std::this_thread::sleep_for(std::chrono::duration<double>(storage_seconds));
-    stop = true;
-    for (auto& t : clients)
-        t.join();
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs = send_for(emu.port, storage_seconds, [&](client_connection& c) {
+        ossmp::upload_part_params p;
+        p.bucket = "bench";
+        p.key = "big.bin";
+        p.upload_id = upload_id;
+        p.part_number = next_part++ % 8 + 1;
+        p.data = std::as_bytes(std::span<const char>(body.data(), body.size()));
+        ossmp::http::request req;
+        ossmp::make_upload_part_request(p, req);
+        if (c.send(req, chunked).status != 200)
+            bad = true;
+        bytes += body.size();
+    });
     const double cpu = stop_emulator(emu);
     const double gb = static_cast<double>(bytes.load()) / 1e9;
     return {gb / secs, gb > 0 ? cpu / gb : 0, bad.load()};
