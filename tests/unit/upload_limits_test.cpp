@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <thread>
 
@@ -146,3 +148,22 @@ TEST_CASE("limits: a rate limit slows the upload; cancelling does not wait for i
 }
 
 } // namespace
+
+TEST_CASE("allocate_part_memory: 2 MiB-aligned from 2 MiB up, every byte writable",
+          "[upload][memory]") {
+    // Stream part buffers of 2 MiB and more start on a 2 MiB boundary, so that all of their
+    // whole 2 MiB pages can be transparent huge pages; smaller ones are plain allocations.
+    constexpr std::size_t huge = std::size_t{2} << 20;
+    for (std::size_t size : {huge, std::size_t{8} << 20, std::size_t{8'593'408}}) {
+        auto m = ossmp::detail::allocate_part_memory(size);
+        REQUIRE(m);
+        CHECK(reinterpret_cast<std::uintptr_t>(m.get()) % huge == 0);
+        m[0] = std::byte{1};
+        m[size - 1] = std::byte{2};
+        CHECK(m[size - 1] == std::byte{2});
+    }
+    auto small = ossmp::detail::allocate_part_memory(100 * 1024);
+    REQUIRE(small);
+    small[100 * 1024 - 1] = std::byte{3};
+    CHECK(small[100 * 1024 - 1] == std::byte{3});
+}
