@@ -245,8 +245,11 @@ TEST_CASE("4 I/O threads: cancellation from the caller's strand, in flight and w
                     ++done;
                 })));
         timer.async_wait([&](std::error_code) {
-            in_flight.emit(asio::cancellation_type::terminal);
+            // The waiting one first: cancelling the one in flight frees the slot on another
+            // thread, and a waiter not yet cancelled may take it and open a connection
+            // (correctly aborted a moment later, but a connection more than counted below).
             waiting.emit(asio::cancellation_type::terminal);
+            in_flight.emit(asio::cancellation_type::terminal);
             third_started = true;
             t.async_round_trip(make_put(server.host(), "third"), round_trip_options{},
                                asio::bind_executor(strand, [&](std::error_code ec, response res) {
